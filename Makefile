@@ -1,0 +1,64 @@
+# tnmlib: the study as a pipeline of file targets.
+#   make test            set-up (.venv) and the fast test suite (CI runs this)
+#   make book            set-up, then simulate -> train -> evaluate -> HTML book (PROFILE=quick)
+#   make test-slow       the heavier checks (marked slow)
+#   make bench           benchmarks (printed figures)
+# Everything made here lands in ignored folders: .venv, data, models, book/executed, _build.
+
+PYTHON ?= python3
+PROFILE ?= quick
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXEC := book/executed
+STATIC := book/_static
+PKG_SRC := $(shell find tnmlib -name '*.py' -o -name '*.yaml' -o -name '*.csv' 2>/dev/null)
+PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
+
+.DELETE_ON_ERROR:
+.PHONY: venv test test-slow bench book clean help
+
+help:
+	@sed -n '2,7p' Makefile | sed 's/^# //'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,book]"
+	touch $@
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+bench: $(STAMP)
+	$(PY) -m tnmlib.bench simulate
+
+# ---- the book -------------------------------------------------------------------------
+$(EXEC)/00_simulator.ipynb: notebooks/00_simulator.ipynb $(PKG_SRC) $(STAMP)
+	@mkdir -p $(EXEC)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE)
+	$(PY) -m tnmlib.bookutil hide-parameters $@
+
+$(STATIC)/plotly.min.js: $(STAMP)
+	@mkdir -p $(STATIC)
+	$(PY) -m tnmlib.bookutil copy-plotly $@
+
+$(STATIC)/mathjax/tex-chtml.js: $(STAMP)
+	$(PY) -m tnmlib.bookutil copy-mathjax $(STATIC)/mathjax
+	@test -f $@ && touch $@
+
+_build/html/index.html: _config.yml _toc.yml $(wildcard book/*.md) $(EXEC)/00_simulator.ipynb \
+		$(STATIC)/plotly.min.js $(STATIC)/mathjax/tex-chtml.js
+	$(VENV)/bin/jupyter-book build --quiet . 
+	@test -f $@
+
+book: _build/html/index.html
+	@echo "book: _build/html/index.html"
+
+clean:
+	rm -rf _build $(EXEC) $(STATIC)

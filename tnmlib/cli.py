@@ -1,0 +1,155 @@
+"""The ``tnm`` command line.
+
+Every sub-command reports bad input as one line on stderr and exits with status 2;
+nothing is written under the output name unless the command succeeds.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import TNMInputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line (no usage block) with exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``: a failure leaves no partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _add_simulate(sub) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="simulate the DSC heating scans (Cp^N) of one TNM parameter set",
+        description=(
+            "Simulate the Tool-Narayanaswamy-Moynihan response to constant-heating-rate cycles: "
+            "for each cooling rate the sample is cooled from cycle-max to cycle-min and heated "
+            "back at the heating rate, in one continuous history. Writes Cp^N = dTf/dT of every "
+            "heating scan on the grid T = t-min, t-min+step, ..., t-max (°C): 0 below and 1 "
+            "above the simulated window."),
+        epilog="Example: tnm simulate --dh 356 --ln-a -133 --x 0.52 --beta 0.65 --out se.csv",
+    )
+    p.add_argument("--dh", type=float, required=True, metavar="KJ_PER_MOL",
+                   help="apparent activation energy Δh* in kJ/mol (e.g. 356)")
+    p.add_argument("--ln-a", type=float, required=True, metavar="LN_A",
+                   help="natural logarithm of the pre-exponential factor A (A in seconds), e.g. -133")
+    p.add_argument("--x", type=float, required=True, help="non-linearity parameter x, in (0, 1]")
+    p.add_argument("--beta", type=float, required=True, help="non-exponentiality parameter β, in (0, 1]")
+    p.add_argument("--cooling-rates", type=_float_list, default=[0.5, 1, 2, 5, 10, 20],
+                   metavar="Q1,Q2,...", help="cooling rates in K/min, one cycle each (default 0.5,1,2,5,10,20)")
+    p.add_argument("--heating-rate", type=float, default=10.0, metavar="K_PER_MIN",
+                   help="heating rate of every scan in K/min (default 10)")
+    p.add_argument("--t-min", type=float, default=-250.0, metavar="C", help="lowest grid temperature in °C (default -250)")
+    p.add_argument("--t-max", type=float, default=1600.0, metavar="C", help="highest grid temperature in °C (default 1600)")
+    p.add_argument("--step", type=float, default=0.1, metavar="K", help="grid and simulation step in K (default 0.1)")
+    p.add_argument("--cycle-min", type=float, default=None, metavar="C",
+                   help="lower cycle temperature T0 in °C (default: chosen so every scan starts in the glass)")
+    p.add_argument("--cycle-max", type=float, default=None, metavar="C",
+                   help="upper cycle temperature T1 in °C (default: chosen so every scan ends in the liquid)")
+    p.add_argument("--method", choices=("fast", "exact"), default="fast",
+                   help="fast: Prony-series recursion (~1 ms); exact: direct O(N^2) sum of Eq. 4 (seconds)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="output file: .csv (T_C and one cp_q<rate> column per cooling rate) or .nc (netCDF4)")
+    p.set_defaults(run=_run_simulate)
+
+
+def _run_simulate(args) -> None:
+    import warnings
+
+    from .simulate import WindowWarning, simulate_chr
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".csv", ".nc"):
+        raise TNMInputError(f"--out must end in .csv or .nc, got {args.out.name!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WindowWarning)
+        ds = simulate_chr(args.dh * 1e3, args.ln_a, args.x, args.beta, cooling_rates=args.cooling_rates,
+                          heating_rate=args.heating_rate, t_min=args.t_min, t_max=args.t_max,
+                          step=args.step, cycle_min=args.cycle_min, cycle_max=args.cycle_max,
+                          method=args.method)
+    if ds.attrs["status"] != 0:
+        print(f"tnm simulate: warning: the signal does not settle to 0 and 1 inside the grid "
+              f"[{args.t_min:g}, {args.t_max:g}] °C (status {ds.attrs['status']}); "
+              "widen --t-min/--t-max", file=sys.stderr)
+    if suffix == ".csv":
+        write_atomically(args.out, lambda tmp: write_scans_csv(ds, tmp))
+    else:
+        write_atomically(args.out, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+    print(f"wrote {args.out} ({ds.sizes['cooling_rate']} scans x {ds.sizes['T']} temperatures; "
+          f"cycles {ds.attrs['cycle_min_C']:.1f} .. {ds.attrs['cycle_max_C']:.1f} °C)")
+
+
+def write_scans_csv(ds, path: Path) -> None:
+    """Write a simulated Dataset as CSV: T_C, then cp_q<rate> per cooling rate (K/min)."""
+    import numpy as np
+
+    rates = ds["cooling_rate"].values
+    header = ",".join(["T_C"] + [f"cp_q{q:g}" for q in rates])
+    table = np.column_stack([ds["T"].values, ds["cp"].values.T])
+    np.savetxt(path, table, delimiter=",", header=header, comments="", fmt="%.10g")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tnm`` argument parser with all sub-commands."""
+    from . import __version__
+
+    parser = _Parser(prog="tnm", description=(
+        "Tool-Narayanaswamy-Moynihan relaxation: simulate DSC heating scans, build datasets, "
+        "train and apply the multi-scale CNN. Units: Δh* in kJ/mol, ln A with A in s, "
+        "temperatures in °C, rates in K/min."))
+    parser.add_argument("--version", action="version", version=f"tnmlib {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    _add_simulate(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tnm`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except TNMInputError as exc:
+        print(f"tnm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"tnm {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tnm {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Plotly figures of the study, and an offline display helper for notebooks and the book.
+
+Figures carry units in every axis title.  :func:`show` emits a Plotly figure as a MIME
+bundle: the Plotly JSON (rendered natively by JupyterLab) and an HTML div that expects
+plotly.js to be on the page already (the book serves plotly.js from its own _static
+folder; nothing is fetched from a CDN).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .program import Program
+
+#: One colour per cooling rate / model, colour-blind safe (Okabe-Ito).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+
+def show(fig: go.Figure) -> None:
+    """Display a figure in a notebook without loading plotly.js from the network."""
+    from IPython.display import display
+
+    html = fig.to_html(include_plotlyjs=False, full_html=False, config={"responsive": True})
+    bundle = {"application/vnd.plotly.v1+json": json.loads(fig.to_json()), "text/html": html}
+    display(bundle, raw=True)
+
+
+def program_figure(program: Program, title: str = "Temperature program") -> go.Figure:
+    """Temperature (°C) against time (h) of a program, heating segments highlighted."""
+    t_s, T_C = program.breakpoints()
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=t_s / 3600.0, y=T_C, mode="lines", name="program",
+                             line=dict(color="#555555")))
+    for k, seg in enumerate(program.segments):
+        if seg.label.startswith("heat"):
+            fig.add_trace(go.Scatter(x=t_s[k:k + 2] / 3600.0, y=T_C[k:k + 2], mode="lines",
+                                     name=f"heating scan after {seg.label.split('=')[1]} K/min",
+                                     line=dict(width=4, color=PALETTE[(k // 2) % len(PALETTE)])))
+    fig.update_layout(title=title, xaxis_title="time (h)", yaxis_title="temperature T (°C)",
+                      template="plotly_white")
+    return fig
+
+
+def scans_figure(ds, title: str = "Heating scans", margin_K: float = 10.0) -> go.Figure:
+    """Cp^N of every heating scan of a simulated Dataset, zoomed to its cycle window."""
+    fig = go.Figure()
+    T = ds["T"].values
+    lo = ds.attrs.get("cycle_min_C", T[0]) - margin_K
+    hi = ds.attrs.get("cycle_max_C", T[-1]) + margin_K
+    keep = (T >= lo) & (T <= hi)
+    for k, q in enumerate(ds["cooling_rate"].values):
+        fig.add_trace(go.Scatter(x=T[keep], y=ds["cp"].values[k, keep], mode="lines",
+                                 name=f"after cooling at {q:g} K/min",
+                                 line=dict(color=PALETTE[k % len(PALETTE)])))
+    fig.update_layout(title=title, xaxis_title="temperature T (°C)",
+                      yaxis_title="normalised heat capacity Cp<sup>N</sup> (1)", template="plotly_white")
+    return fig
+
+
+def difference_figure(ds_a, ds_b, label_a: str = "fast", label_b: str = "exact",
+                      title: str = "Difference between simulators") -> go.Figure:
+    """Cp^N(a) - Cp^N(b) against temperature for each scan of two simulated Datasets."""
+    fig = go.Figure()
+    T = ds_a["T"].values
+    diff = ds_a["cp"].values - ds_b["cp"].values
+    active = np.nonzero(np.any(diff != 0, axis=0))[0]
+    sl = slice(max(active[0] - 50, 0), active[-1] + 50) if active.size else slice(None)
+    for k, q in enumerate(ds_a["cooling_rate"].values):
+        fig.add_trace(go.Scatter(x=T[sl], y=diff[k, sl], mode="lines", name=f"{q:g} K/min",
+                                 line=dict(color=PALETTE[k % len(PALETTE)])))
+    fig.update_layout(title=title, xaxis_title="temperature T (°C)",
+                      yaxis_title=f"Cp<sup>N</sup> {label_a} − Cp<sup>N</sup> {label_b} (1)",
+                      template="plotly_white")
+    return fig
+
+
+def moynihan_figure(cooling_rates_K_per_min, tf_prime_C, dh_J_per_mol: float,
+                    title: str = "Moynihan's relation") -> go.Figure:
+    """ln q_c against 1000/Tf' (1/K) with the line of slope -dh/R through the points."""
+    from .simulate import R_J_PER_MOL_K
+
+    q = np.asarray(cooling_rates_K_per_min, dtype=float)
+    inv_T = 1000.0 / (np.asarray(tf_prime_C, dtype=float) + 273.15)
+    slope = -dh_J_per_mol / R_J_PER_MOL_K / 1000.0
+    intercept = np.mean(np.log(q) - slope * inv_T)
+    line_x = np.linspace(inv_T.min(), inv_T.max(), 20)
+    fig = go.Figure([
+        go.Scatter(x=inv_T, y=np.log(q), mode="markers", name="simulated Tf′", marker=dict(size=9)),
+        go.Scatter(x=line_x, y=intercept + slope * line_x, mode="lines",
+                   name=f"slope −Δh*/R for Δh* = {dh_J_per_mol / 1e3:g} kJ/mol"),
+    ])
+    fig.update_layout(title=title, xaxis_title="1000 / Tf′ (1/K)",
+                      yaxis_title="ln(q<sub>c</sub> / (K/min))", template="plotly_white")
+    return fig
