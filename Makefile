@@ -13,10 +13,14 @@ STAMP := $(VENV)/.installed
 EXEC := book/executed
 STATIC := book/_static
 PKG_SRC := $(shell find tnmlib -name '*.py' -o -name '*.yaml' -o -name '*.csv' 2>/dev/null)
+SIM_SRC := $(addprefix tnmlib/,kernels.py simulate.py prony.py program.py statespace.py metrics.py \
+	dataset.py profile.py) $(wildcard tnmlib/data/*.csv) tnmlib/profiles/$(PROFILE).yaml
+SUBSETS := LU RU LB RB C G
+DATA := $(foreach s,$(SUBSETS),data/$(s)-$(PROFILE).h5)
 PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
 
 .DELETE_ON_ERROR:
-.PHONY: venv test test-slow bench book clean help
+.PHONY: venv test test-slow bench book data clean help
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# //'
@@ -37,11 +41,24 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tnmlib.bench simulate
+	$(PY) -m tnmlib.bench dataset
+
+# ---- data: one file per subset (tnm dataset skips work whose fingerprint matches) -------
+data/%-$(PROFILE).h5: $(SIM_SRC) $(STAMP)
+	$(VENV)/bin/tnm dataset --subset $* --profile $(PROFILE) --out $@
+	@touch $@
+
+data: $(DATA)
 
 # ---- the book -------------------------------------------------------------------------
 $(EXEC)/00_simulator.ipynb: notebooks/00_simulator.ipynb $(PKG_SRC) $(STAMP)
 	@mkdir -p $(EXEC)
 	$(PAPERMILL) $< $@ -p profile $(PROFILE)
+	$(PY) -m tnmlib.bookutil hide-parameters $@
+
+$(EXEC)/01_simulate.ipynb: notebooks/01_simulate.ipynb $(DATA) $(PKG_SRC) $(STAMP)
+	@mkdir -p $(EXEC)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p data_dir data
 	$(PY) -m tnmlib.bookutil hide-parameters $@
 
 $(STATIC)/plotly.min.js: $(STAMP)
@@ -52,7 +69,7 @@ $(STATIC)/mathjax/tex-chtml.js: $(STAMP)
 	$(PY) -m tnmlib.bookutil copy-mathjax $(STATIC)/mathjax
 	@test -f $@ && touch $@
 
-_build/html/index.html: _config.yml _toc.yml $(wildcard book/*.md) $(EXEC)/00_simulator.ipynb \
+_build/html/index.html: _config.yml _toc.yml $(wildcard book/*.md) $(EXEC)/00_simulator.ipynb $(EXEC)/01_simulate.ipynb \
 		$(STATIC)/plotly.min.js $(STATIC)/mathjax/tex-chtml.js
 	$(VENV)/bin/jupyter-book build --quiet . 
 	@test -f $@

@@ -70,14 +70,56 @@ def bench_simulate(n_batch: int = 400, seed: int = 0) -> dict:
     return figures
 
 
+def bench_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict:
+    """samples/s of ``tnm dataset`` (dask LocalCluster, compression, assembly) at the paper
+    grid (a slice of subset C) and for the quick profile's subset C; bytes per sample on disk."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .dataset import build_dataset
+    from .profile import load_profile
+
+    figures = {}
+    print("Dataset benchmark: tnm dataset on a local dask cluster "
+          f"({workers or os.cpu_count()} workers), subset C")
+    with tempfile.TemporaryDirectory(dir=".") as tmp:
+        for label, profile, limit in (("paper grid (0.1 K)", "paper", paper_samples),
+                                      ("quick profile (1 K)", "quick", None)):
+            path = Path(tmp) / f"C-{profile}.h5"
+            start = time.perf_counter()
+            build_dataset("C", profile, path, workers=workers, progress=False, limit=limit)
+            seconds = time.perf_counter() - start
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                n, rates, n_T = f["cp"].shape
+            size = path.stat().st_size
+            raw = n * rates * n_T * 4
+            figures[profile] = {"samples": n, "seconds": seconds, "samples_per_s": n / seconds,
+                                "bytes_per_sample": size / n, "compression": raw / size}
+            print(f"  {label:22s} {n:6d} samples in {seconds:6.1f} s = {n / seconds:7.0f} samples/s; "
+                  f"{size / n:8.0f} bytes/sample on disk ({raw / size:5.0f}x smaller than float32)")
+        paper = load_profile("paper")
+        per_subset_s = paper.sizes["C"] / figures["paper"]["samples_per_s"]
+        print(f"  a paper subset ({paper.sizes['C']} samples) at this rate: {per_subset_s / 60:.1f} min, "
+              f"{paper.sizes['C'] * figures['paper']['bytes_per_sample'] / 1e9:.2f} GB")
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tnmlib.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("simulate", help="fast vs exact simulator, ms per sample")
     p.add_argument("--batch", type=int, default=400, help="samples in the batched run (default 400)")
+    d = sub.add_parser("dataset", help="tnm dataset throughput and bytes per sample")
+    d.add_argument("--paper-samples", type=int, default=5000, help="samples of the paper-grid slice")
+    d.add_argument("--workers", type=int, default=None, help="local dask workers (default: all cores)")
     args = parser.parse_args(argv)
     if args.what == "simulate":
         bench_simulate(args.batch)
+    elif args.what == "dataset":
+        bench_dataset(args.paper_samples, args.workers)
     return 0
 
 

@@ -6,12 +6,11 @@ nothing is written under the output name unless the command succeeds.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from .errors import TNMInputError
+from .errors import TNMInputError, TNMRunError
+from .fileutil import atomic_output
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,20 +28,6 @@ def _float_list(text: str) -> list[float]:
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
     return values
-
-
-def write_atomically(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``: a failure leaves no partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _add_simulate(sub) -> None:
@@ -99,10 +84,11 @@ def _run_simulate(args) -> None:
         print(f"tnm simulate: warning: the signal does not settle to 0 and 1 inside the grid "
               f"[{args.t_min:g}, {args.t_max:g}] °C (status {ds.attrs['status']}); "
               "widen --t-min/--t-max", file=sys.stderr)
-    if suffix == ".csv":
-        write_atomically(args.out, lambda tmp: write_scans_csv(ds, tmp))
-    else:
-        write_atomically(args.out, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+    with atomic_output(args.out) as tmp:
+        if suffix == ".csv":
+            write_scans_csv(ds, tmp)
+        else:
+            ds.to_netcdf(tmp, engine="h5netcdf")
     print(f"wrote {args.out} ({ds.sizes['cooling_rate']} scans x {ds.sizes['T']} temperatures; "
           f"cycles {ds.attrs['cycle_min_C']:.1f} .. {ds.attrs['cycle_max_C']:.1f} °C)")
 
@@ -117,6 +103,41 @@ def write_scans_csv(ds, path: Path) -> None:
     np.savetxt(path, table, delimiter=",", header=header, comments="", fmt="%.10g")
 
 
+def _add_dataset(sub) -> None:
+    p = sub.add_parser(
+        "dataset",
+        help="simulate a subset of the state space into a compressed HDF5 file (dask)",
+        description=(
+            "Simulate one of the paper's subsets (LU, RU, LB, RB, C, G) under a profile (paper, "
+            "quick, smoke, or a YAML file) with dask.distributed and write an xarray Dataset "
+            "(netCDF4/HDF5): cp(sample, cooling_rate, T) and the parameters of each sample "
+            "(dh in J/mol, ln_A with A in s, x, beta). Interrupted runs resume where they stopped; "
+            "a complete file is not recomputed."),
+        epilog="Example: tnm dataset --subset C --profile quick --out data/C-quick.h5",
+    )
+    p.add_argument("--subset", required=True, choices=("LU", "RU", "LB", "RB", "C", "G"),
+                   help="subset of the (Δh*, ln A) grid")
+    p.add_argument("--profile", default="quick", metavar="NAME|FILE",
+                   help="paper, quick (default), smoke, or a profile YAML file")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.h5", help="output file (.h5 or .nc)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running dask scheduler (default: a local cluster on this machine)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes of the local cluster (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run_dataset)
+
+
+def _run_dataset(args) -> None:
+    from .dataset import build_dataset
+
+    if args.workers is not None and args.workers < 1:
+        raise TNMInputError(f"--workers must be at least 1, got {args.workers}")
+    path = build_dataset(args.subset, args.profile, args.out, scheduler=args.scheduler,
+                         workers=args.workers, progress=not args.quiet)
+    print(f"wrote {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tnm`` argument parser with all sub-commands."""
     from . import __version__
@@ -129,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_simulate(sub)
+    _add_dataset(sub)
     return parser
 
 
@@ -141,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     except TNMInputError as exc:
         print(f"tnm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except TNMRunError as exc:
+        print(f"tnm {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"tnm {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
               file=sys.stderr)

@@ -94,3 +94,81 @@ def moynihan_figure(cooling_rates_K_per_min, tf_prime_C, dh_J_per_mol: float,
     fig.update_layout(title=title, xaxis_title="1000 / Tf′ (1/K)",
                       yaxis_title="ln(q<sub>c</sub> / (K/min))", template="plotly_white")
     return fig
+
+
+SUBSET_COLOURS = {"LU": "#0072B2", "RU": "#E69F00", "LB": "#009E73", "RB": "#D55E00", "C": "#CC79A7", "G": "#000000"}
+
+
+def statespace_figure(title: str = "State space of (Δh*, ln A) and the six subsets") -> go.Figure:
+    """All 101 x 81 (Δh*, ln A) pairs (grey) with the subsets coloured (the paper's Figs 2-3)."""
+    from .statespace import DH_J_PER_MOL, SUBSETS, ln_a_grid, subset_pairs
+
+    grid = ln_a_grid()
+    dh = np.repeat(DH_J_PER_MOL[:, None], grid.shape[1], axis=1)
+    fig = go.Figure(go.Scattergl(x=dh.ravel() / 1e3, y=grid.ravel(), mode="markers", name="all pairs",
+                                 marker=dict(size=3, color="#BBBBBB")))
+    for name in SUBSETS:
+        pairs = subset_pairs(name)
+        fig.add_trace(go.Scattergl(x=DH_J_PER_MOL[pairs[:, 0]] / 1e3, y=grid[pairs[:, 0], pairs[:, 1]],
+                                   mode="markers", name=name,
+                                   marker=dict(size=6 if name == "G" else 4, color=SUBSET_COLOURS[name],
+                                               symbol="square" if name == "G" else "circle")))
+    fig.update_layout(title=title, xaxis_title="Δh* (kJ/mol)", yaxis_title="ln(A / s)", template="plotly_white")
+    return fig
+
+
+def subset_examples_figure(datasets: dict, title: str = "A sample of each subset") -> go.Figure:
+    """For each subset file, the six scans of its middle sample, zoomed to the cycle window."""
+    from plotly.subplots import make_subplots
+
+    names = list(datasets)
+    cols = 3
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{n}" for n in names])
+    for k, name in enumerate(names):
+        ds = datasets[name]
+        s = ds.sizes["sample"] // 2
+        lo, hi = float(ds["cycle_min_C"][s]), float(ds["cycle_max_C"][s])
+        T = ds["T"].values
+        keep = (T >= lo - 5) & (T <= hi + 5)
+        cp = ds["cp"][s].values
+        for r, q in enumerate(ds["cooling_rate"].values):
+            fig.add_trace(go.Scatter(x=T[keep], y=cp[r, keep], mode="lines", showlegend=k == 0,
+                                     name=f"{q:g} K/min", line=dict(color=PALETTE[r], width=1.5),
+                                     legendgroup=str(q)), row=k // cols + 1, col=k % cols + 1)
+        p = {v: float(ds[v][s]) for v in ("dh", "ln_A", "x", "beta")}
+        fig.layout.annotations[k].text = (f"{name}: Δh*={p['dh'] / 1e3:.0f} kJ/mol, ln A={p['ln_A']:.0f}, "
+                                          f"x={p['x']:.2f}, β={p['beta']:.2f}")
+        fig.layout.annotations[k].font.size = 11
+    fig.update_xaxes(title_text="T (°C)")
+    fig.update_yaxes(title_text="Cp<sup>N</sup> (1)")
+    fig.update_layout(title=title, template="plotly_white", height=330 * rows)
+    return fig
+
+
+def cp_max_figure(datasets: dict, threshold: float = 6.0,
+                  title: str = "Distribution of the largest peak Cp<sub>max</sub>") -> go.Figure:
+    """Histogram of Cp_max per subset (log x axis) with the paper's exclusion threshold."""
+    fig = go.Figure()
+    for name, ds in datasets.items():
+        values = ds["cp_max"].values
+        fig.add_trace(go.Histogram(x=np.log10(values), name=name, opacity=0.6,
+                                   marker_color=SUBSET_COLOURS.get(name), nbinsx=60))
+    fig.add_vline(x=np.log10(threshold), line_dash="dash", annotation_text=f"Cp<sub>max</sub> = {threshold:g}")
+    fig.update_layout(title=title, barmode="overlay", template="plotly_white",
+                      xaxis_title="log<sub>10</sub> Cp<sub>max</sub> (Cp<sub>max</sub> dimensionless)",
+                      yaxis_title="samples")
+    return fig
+
+
+def ln_a_range_figure(title: str = "Reconstructed ln A range per Δh*") -> go.Figure:
+    """The lower and upper ln A bound of each Δh* (the reconstructed rule)."""
+    from .statespace import ln_a_table
+
+    table = ln_a_table()
+    fig = go.Figure([
+        go.Scatter(x=table[:, 0] / 1e3, y=table[:, 2], mode="lines", name="upper bound (signal ≤ 1590 °C)"),
+        go.Scatter(x=table[:, 0] / 1e3, y=table[:, 1], mode="lines", name="lower bound (signal ≥ −240 °C, ln A ≥ −630)"),
+    ])
+    fig.update_layout(title=title, xaxis_title="Δh* (kJ/mol)", yaxis_title="ln(A / s)", template="plotly_white")
+    return fig

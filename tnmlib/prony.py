@@ -19,8 +19,12 @@ that a ratio-2 lattice cannot resolve.
 """
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import scipy.optimize
@@ -88,9 +92,30 @@ def chains_for(beta: float) -> int:
     return 8
 
 
+#: The β grid of the state space; their series ship with the package (data/prony_grid.csv).
+GRID_BETAS = np.round(np.linspace(0.2, 1.0, 41), 10)
+TABLE_NAME = "prony_grid.csv"
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[float, PronySeries]:
+    try:
+        text = resources.files("tnmlib").joinpath("data", TABLE_NAME).read_text()
+    except FileNotFoundError:
+        return {}
+    table = {}
+    for line in text.splitlines():
+        if not line or line.startswith(("#", "beta")):
+            continue
+        beta, chains, ln_tau_max, max_error, weights = line.split(",")
+        table[float(beta)] = PronySeries(float(beta), int(chains), float(ln_tau_max),
+                                         np.array([float(w) for w in weights.split()]), float(max_error))
+    return table
+
+
 @lru_cache(maxsize=4096)
 def prony_series(beta: float, chains: int | None = None) -> PronySeries:
-    """Fit (and cache) the Prony series of exp(-xi**beta).
+    """The Prony series of exp(-xi**beta): shipped for the grid βs, else fitted (and cached).
 
     Parameters
     ----------
@@ -104,6 +129,13 @@ def prony_series(beta: float, chains: int | None = None) -> PronySeries:
         raise ValueError(f"beta must lie in (0, 1], got {beta}")
     if beta == 1.0:
         return PronySeries(1.0, 1, 0.0, np.ones(1), 0.0)
+    if chains is None and round(beta, 10) in _shipped():
+        return _shipped()[round(beta, 10)]
+    return fit_prony_series(beta, chains)
+
+
+def fit_prony_series(beta: float, chains: int | None = None) -> PronySeries:
+    """Fit the Prony series of exp(-xi**beta) by non-negative least squares (scipy)."""
     m = chains_for(beta) if chains is None else int(chains)
     xi_lo = SHORT_TIME_TOLERANCE ** (1.0 / beta)
     xi_hi = (-np.log(LONG_TIME_TOLERANCE)) ** (1.0 / beta)
@@ -132,3 +164,30 @@ def prony_series(beta: float, chains: int | None = None) -> PronySeries:
     probe = np.concatenate([[0.0], np.logspace(np.log10(xi_lo) - 8.0, np.log10(xi_hi) + 2.0, 4000)])
     error = float(np.max(np.abs(series(probe) - kww(probe, beta))))
     return PronySeries(beta, m, float(ln_tau_max), weights, error)
+
+
+def write_grid_table(path: Path) -> None:
+    """Fit the series of every grid β and write them (full float precision) to ``path``."""
+    lines = [f"# Prony series of exp(-xi**beta) for the state-space betas; regenerate: python -m tnmlib.prony",
+             "beta,chains,ln_tau_max,max_error,weights"]
+    for beta in GRID_BETAS:
+        if beta == 1.0:
+            continue
+        s = fit_prony_series(float(beta))
+        weights = " ".join(repr(float(w)) for w in s.weights)
+        lines.append(f"{float(beta)!r},{s.chains},{float(s.ln_tau_max)!r},{float(s.max_error)!r},{weights}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tnmlib.prony",
+                                     description="Regenerate the shipped Prony series of the grid betas.")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / TABLE_NAME)
+    args = parser.parse_args(argv)
+    write_grid_table(args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

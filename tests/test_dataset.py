@@ -1,0 +1,137 @@
+"""Subset files: schema, resume, determinism, streaming reader, failures."""
+import os
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+from tnmlib import dataset as dsmod
+from tnmlib.dataset import DatasetSpec, SubsetReader, build_dataset, split_indices
+from tnmlib.errors import TNMInputError
+from tnmlib.kernels import STATUS_OK
+from tnmlib.profile import load_profile
+from tnmlib.simulate import simulate_chr_details
+from tnmlib.statespace import SUBSETS
+
+SMOKE = load_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def smoke_c(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "C-smoke.h5"
+    build_dataset("C", SMOKE, path, workers=2, progress=False)
+    return path
+
+
+def test_schema_and_units(smoke_c):
+    ds = xr.open_dataset(smoke_c, engine="h5netcdf")
+    assert ds["cp"].dims == ("sample", "cooling_rate", "T") and ds["cp"].dtype == np.float32
+    assert ds.sizes["sample"] == SMOKE.sizes["C"] and ds.sizes["T"] == 926
+    assert ds["T"].attrs["units"] == "degC" and ds["cooling_rate"].attrs["units"] == "K/min"
+    assert ds["dh"].attrs["units"] == "J/mol" and ds["dT_hw"].attrs["units"] == "K"
+    for name in ("dh", "ln_A", "x", "beta", "subset", "cp_max", "dT_hw"):
+        assert ds[name].dims == ("sample",)
+    for key in ("profile", "grid_step_K", "program", "tnmlib_version", "seed", "fingerprint"):
+        assert key in ds.attrs
+    assert ds.attrs["profile"] == "smoke" and set(ds["subset"].values) == {"C"}
+    with h5py.File(smoke_c) as f:
+        assert f["cp"].compression == "gzip" and f["cp"].chunks is not None
+
+
+def test_file_matches_direct_simulation(smoke_c):
+    ds = xr.open_dataset(smoke_c, engine="h5netcdf")
+    k = [0, 77, 224]
+    params = np.column_stack([ds[n].values[k] for n in ("dh", "ln_A", "x", "beta")])
+    direct = simulate_chr_details(params, step=2.0, dtype=np.float32).cp
+    assert np.array_equal(ds["cp"].values[k], direct)
+
+
+@pytest.mark.parametrize("subset", SUBSETS)
+def test_smoke_subsets_are_finite_and_settled(subset):
+    s = SMOKE.samples(subset)
+    params = np.column_stack([s[n] for n in ("dh", "ln_A", "x", "beta")])
+    result = simulate_chr_details(params, step=SMOKE.step_K, dtype=np.float32)
+    assert np.all(np.isfinite(result.cp)) and np.all(result.status == STATUS_OK)
+
+
+def test_complete_file_is_not_recomputed(smoke_c, capsys):
+    mtime = smoke_c.stat().st_mtime_ns
+    build_dataset("C", SMOKE, smoke_c, progress=True)
+    assert smoke_c.stat().st_mtime_ns == mtime
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_resume_redoes_only_missing_parts_and_gives_the_same_file(smoke_c, tmp_path, monkeypatch):
+    out = tmp_path / "C.h5"
+    spec = DatasetSpec("C", SMOKE)
+    parts_dir = tmp_path / "C.h5.parts"
+    parts_dir.mkdir()
+    bounds = dsmod.chunk_bounds(spec.n_samples, SMOKE.chunk_samples)
+    # an interrupted run: part 0 finished, part 1 truncated, a stray temporary file
+    dsmod.simulate_part(spec, *bounds[0], parts_dir / "part-00000.h5")
+    done_mtime = (parts_dir / "part-00000.h5").stat().st_mtime_ns
+    (parts_dir / "part-00001.h5").write_bytes(b"\x89HDF\r\n")
+    (parts_dir / ".part-00002.h5.abc.part").write_bytes(b"junk")
+    submitted = []
+    real = dsmod._run_parts
+
+    def spy(spec_, todo, *args):
+        submitted.extend(start for start, _, _ in todo)
+        assert (parts_dir / "part-00000.h5").stat().st_mtime_ns == done_mtime
+        return real(spec_, todo, *args)
+
+    monkeypatch.setattr(dsmod, "_run_parts", spy)
+    build_dataset("C", SMOKE, out, workers=1, progress=False)
+    assert 0 not in submitted and bounds[1][0] in submitted
+    assert not parts_dir.exists()
+    with h5py.File(out) as a, h5py.File(smoke_c) as b:  # determinism: 1 worker vs 2, resumed vs not
+        assert np.array_equal(a["cp"][...], b["cp"][...])
+        assert a.attrs["fingerprint"] == b.attrs["fingerprint"]
+
+
+def test_failed_assembly_leaves_no_file_under_the_final_name(tmp_path, monkeypatch):
+    out = tmp_path / "C.h5"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dsmod, "_create", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        build_dataset("C", SMOKE, out, workers=1, progress=False, limit=10)
+    assert not out.exists()
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".C.h5")]
+
+
+def test_split_is_seeded_disjoint_and_70_15_15():
+    s = split_indices(1000, seed=3)
+    assert [len(s[k]) for k in ("train", "validation", "test")] == [700, 150, 150]
+    assert len(np.unique(np.concatenate(list(s.values())))) == 1000
+    assert np.array_equal(split_indices(1000, seed=3)["test"], s["test"])
+    assert not np.array_equal(split_indices(1000, seed=4)["test"], s["test"])
+
+
+def test_reader_yields_every_training_sample_once_per_epoch(smoke_c):
+    reader = SubsetReader(smoke_c, "train", batch_size=16, block_samples=32, buffer_blocks=2)
+    seen = []
+    with h5py.File(smoke_c) as f:
+        cp = f["cp"][...]
+        params = np.column_stack([f[n][...] for n in ("dh", "ln_A", "x", "beta")])
+    for epoch in (0, 1):
+        seen = []
+        for x, y in reader.batches(epoch):
+            assert x.shape[1:] == (6, 926) and x.dtype == np.float32 and y.shape[1] == 4
+            rows = [int(np.nonzero((params == yy).all(axis=1))[0][0]) for yy in y]
+            assert np.array_equal(x, cp[rows])
+            seen += rows
+        assert sorted(seen) == sorted(reader.indices.tolist())
+    assert len(reader) == -(-len(reader.indices) // 16)
+    reader.close()
+
+
+def test_reader_rejects_incomplete_files(tmp_path):
+    path = tmp_path / "x.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("cp", data=np.zeros((2, 6, 3), np.float32))
+    with pytest.raises(TNMInputError):
+        SubsetReader(path)

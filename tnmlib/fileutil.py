@@ -1,0 +1,29 @@
+"""Atomic file output: write under a temporary name beside the target, rename when complete."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_output(target: str | Path):
+    """Yield a temporary path next to ``target``; on success rename it onto ``target``.
+
+    On any failure the temporary file is removed and an existing ``target`` is untouched.
+    The file gets the usual permissions (0666 less the umask), not mkstemp's 0600.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
