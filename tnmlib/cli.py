@@ -138,6 +138,95 @@ def _run_dataset(args) -> None:
     print(f"wrote {path}")
 
 
+def _weights(text: str) -> tuple[float, ...]:
+    values = _float_list(text)
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"expected 4 weights (dh, ln_A, x, beta), got {len(values)}")
+    return tuple(values)
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train the MCNN on a subset file",
+        description=(
+            "Train the multi-scale CNN on a subset file made by `tnm dataset`: SGD, learning rate "
+            "and batch size of the data's profile (paper: 0.01, 128), a seeded 70/15/15 split, "
+            "weighted MSE of the normalised parameters, MAE as validation metric. Streams batches "
+            "from the file, writes a checkpoint after every epoch and resumes from it; a model "
+            "whose data, settings and code are unchanged is not trained again."),
+        epilog="Example: tnm train --data data/C-quick.h5 --out models/C-quick.keras")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.h5", help="subset file (tnm dataset)")
+    p.add_argument("--out", type=Path, required=True, metavar="MODEL.keras",
+                   help="model file; <stem>.json (metadata) and <stem>.history.csv are written beside it")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the data's profile)")
+    p.add_argument("--loss-weights", type=_weights, default=None, metavar="W_DH,W_LNA,W_X,W_BETA",
+                   help="loss weights of the normalised Δh*, ln A, x, β (default 1,0.1,3,3)")
+    p.add_argument("--attention", choices=("cubic", "linear"), default="cubic",
+                   help="resampling of the attention segment: the paper's cubic fit, or linear (ablation)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args) -> None:
+    from .train import train_model
+
+    meta = train_model(args.data, args.out, epochs=args.epochs, loss_weights=args.loss_weights,
+                       attention=args.attention, progress=not args.quiet)
+    mae = meta["validation_mae"]
+    print(f"{args.out}: {meta['epochs']} epochs, {meta['seconds_per_epoch']:.1f} s/epoch; validation MAE "
+          f"Δh* {mae['dh_kJ_per_mol']:.1f} kJ/mol, ln A {mae['ln_A']:.2f}, x {mae['x']:.3f}, β {mae['beta']:.3f}")
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser(
+        "predict", help="read TNM parameters from scans with a trained model",
+        description=(
+            "Apply a trained model to the scans of a subset file (.h5) or of a CSV in the layout of "
+            "`tnm simulate` (T_C and one cp_q<rate> column per cooling rate, the model's rates); a CSV "
+            "is resampled to the model's temperature grid (0 below, 1 above its range). Writes "
+            "dh_kJ_per_mol, ln_A (A in s), x, beta per sample, with the sample id for .h5 input."),
+        epilog="Example: tnm predict --model models/C-quick.keras --data se.csv --out se-params.csv")
+    p.add_argument("--model", type=Path, required=True, metavar="MODEL.keras")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.h5|FILE.csv")
+    p.add_argument("--out", type=Path, required=True, metavar="PREDICTIONS.csv")
+    p.set_defaults(run=_run_predict)
+
+
+def _run_predict(args) -> None:
+    import numpy as np
+
+    from .model import load_model, metadata, predict
+    from .scans import read_scans_csv
+
+    if args.out.suffix.lower() != ".csv":
+        raise TNMInputError(f"--out must end in .csv, got {args.out.name!r}")
+    model = load_model(args.model)
+    meta = metadata(model)
+    suffix = args.data.suffix.lower()
+    if suffix in (".h5", ".nc"):
+        import h5py
+
+        try:
+            with h5py.File(args.data, "r") as f:
+                cp, ids = f["cp"][...], f["sample"][...]
+        except (OSError, KeyError) as exc:
+            raise TNMInputError(f"{args.data} is not a subset file: {exc}") from None
+    elif suffix == ".csv":
+        cp = read_scans_csv(args.data, meta)[None]
+        ids = None
+    else:
+        raise TNMInputError(f"--data must be .h5 or .csv, got {args.data.name!r}")
+    params = predict(model, cp)
+    table = np.column_stack([params[:, 0] / 1e3, params[:, 1:]])
+    header = "dh_kJ_per_mol,ln_A,x,beta"
+    if ids is not None:
+        table = np.column_stack([ids, table])
+        header = "sample," + header
+    with atomic_output(args.out) as tmp:
+        np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.8g")
+    print(f"wrote {args.out} ({len(table)} predictions)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tnm`` argument parser with all sub-commands."""
     from . import __version__
@@ -151,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     _add_simulate(sub)
     _add_dataset(sub)
+    _add_train(sub)
+    _add_predict(sub)
     return parser
 
 
