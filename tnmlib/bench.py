@@ -107,6 +107,63 @@ def bench_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict
     return figures
 
 
+def _throughput(n_T: int, step: float, batch: int = 128, batches: int = 3) -> tuple[float, float]:
+    """(training, inference) samples/s of the default MCNN on scans of n_T temperatures."""
+    from .model import build_model
+
+    rng = np.random.default_rng(0)
+    n = batch * batches
+    params = np.column_stack([np.full(n, 650e3), rng.uniform(-300, -200, n), rng.uniform(0.2, 1, n),
+                              rng.uniform(0.2, 1, n)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cp = simulate_chr_details(params, step=step, dtype=np.float32).cp
+    model = build_model(cp.shape[1], n_T)
+    model.fit(cp[:batch], params[:batch].astype(np.float32), batch_size=batch, epochs=1, verbose=0)  # compile
+    train_s = _timed(lambda: model.fit(cp, params.astype(np.float32), batch_size=batch, epochs=1, verbose=0))
+    model.predict(cp[:batch], batch_size=batch, verbose=0)
+    infer_s = _timed(lambda: model.predict(cp, batch_size=batch, verbose=0), repeat=2)
+    return n / train_s, n / infer_s
+
+
+def _peak_training_memory_MB(samples: int, workdir) -> tuple[float, float]:
+    """Peak RSS (MB) of a fresh process that trains one epoch from a paper-grid file of
+    ``samples`` samples, and the size of that file (MB)."""
+    import subprocess
+    from pathlib import Path
+
+    from .dataset import build_dataset
+
+    data = Path(workdir) / f"paper-{samples}.h5"
+    build_dataset("C", "paper", data, progress=False, limit=samples)
+    code = ("import resource, sys\n"
+            "from tnmlib.train import train_model\n"
+            f"train_model({str(data)!r}, {str(Path(workdir) / f'm-{samples}.keras')!r}, epochs=1, progress=False)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024.0, data.stat().st_size / 1e6
+
+
+def bench_model(memory: bool = True) -> dict:
+    """Training and inference samples/s (quick and paper input) and peak training memory."""
+    import tempfile
+
+    figures = {}
+    print("Model benchmark: default MCNN, batch 128, Keras on JAX (CPU)")
+    for label, n_T, step in (("quick input 6 x 1851", 1851, 1.0), ("paper input 6 x 18501", 18501, 0.1)):
+        train, infer = _throughput(n_T, step)
+        figures[label] = {"train_samples_per_s": train, "inference_samples_per_s": infer}
+        print(f"  {label:24s} training {train:7.1f} samples/s   inference {infer:7.1f} samples/s")
+    if memory:
+        with tempfile.TemporaryDirectory(dir=".") as tmp:
+            for samples in (1200, 2400):
+                peak, size = _peak_training_memory_MB(samples, tmp)
+                figures[f"peak_MB_{samples}"] = peak
+                print(f"  peak memory training 1 epoch from a paper-grid file of {samples} samples "
+                      f"({size:.0f} MB on disk, {samples * 6 * 18501 * 4 / 1e9:.2f} GB as float32): {peak:.0f} MB")
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tnmlib.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -115,8 +172,12 @@ def main(argv=None) -> int:
     d = sub.add_parser("dataset", help="tnm dataset throughput and bytes per sample")
     d.add_argument("--paper-samples", type=int, default=5000, help="samples of the paper-grid slice")
     d.add_argument("--workers", type=int, default=None, help="local dask workers (default: all cores)")
+    m = sub.add_parser("model", help="MCNN training/inference samples/s and peak training memory")
+    m.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (minutes)")
     args = parser.parse_args(argv)
-    if args.what == "simulate":
+    if args.what == "model":
+        bench_model(memory=not args.no_memory)
+    elif args.what == "simulate":
         bench_simulate(args.batch)
     elif args.what == "dataset":
         bench_dataset(args.paper_samples, args.workers)

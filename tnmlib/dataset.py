@@ -32,7 +32,7 @@ import numpy as np
 from . import __version__
 from .errors import TNMInputError, TNMRunError
 from .fileutil import atomic_output
-from .metrics import peak_descriptors
+from .descriptors import peak_descriptors
 from .profile import Profile, load_profile
 from .program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 from .statespace import SUBSETS, ln_a_table
@@ -61,7 +61,7 @@ COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 
 
 #: Modules whose code determines the signals; their source is part of the fingerprint.
-SIMULATOR_MODULES = ("kernels", "simulate", "prony", "program", "statespace", "metrics", "dataset")
+SIMULATOR_MODULES = ("kernels", "simulate", "prony", "program", "statespace", "descriptors", "dataset")
 
 
 def simulator_source_hash() -> str:

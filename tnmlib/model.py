@@ -226,3 +226,16 @@ def predict(model: keras.Model, cp: np.ndarray, batch_size: int = 256) -> np.nda
     if cp.shape[1:] != expected:
         raise TNMInputError(f"the model reads scans of shape {expected}, got {cp.shape[1:]}")
     return np.asarray(model.predict(cp, batch_size=batch_size, verbose=0), dtype=float)
+
+
+def describe(model: keras.Model) -> list[dict]:
+    """Parameter counts per block (preprocessing, each branch, head) of an MCNN."""
+    blocks: dict[str, int] = {}
+    for layer in model.layers:
+        name = layer.name
+        block = ("preprocessing" if name == "preprocess" else
+                 next((f"{b} branch" for b in ("attention", "downsampled", "original") if name.startswith(b)), "head"))
+        blocks[block] = blocks.get(block, 0) + layer.count_params()
+    rows = [{"block": b, "trainable parameters": n} for b, n in blocks.items()]
+    rows.append({"block": "total", "trainable parameters": model.count_params()})
+    return rows

@@ -172,3 +172,77 @@ def ln_a_range_figure(title: str = "Reconstructed ln A range per Δh*") -> go.Fi
     ])
     fig.update_layout(title=title, xaxis_title="Δh* (kJ/mol)", yaxis_title="ln(A / s)", template="plotly_white")
     return fig
+
+
+def history_figure(history: dict, title: str = "Training and validation") -> go.Figure:
+    """Loss (weighted MSE) and normalised MAE per epoch, training and validation."""
+    from plotly.subplots import make_subplots
+
+    epoch = history["epoch"] + 1
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss: weighted MSE of normalised parameters",
+                                                        "normalised MAE (validation metric)"))
+    for col, key in ((1, "loss"), (2, "normalised_mae")):
+        fig.add_trace(go.Scatter(x=epoch, y=history[key], name=f"training {key}", mode="lines+markers",
+                                 line=dict(color=PALETTE[0])), row=1, col=col)
+        fig.add_trace(go.Scatter(x=epoch, y=history[f"val_{key}"], name=f"validation {key}", mode="lines+markers",
+                                 line=dict(color=PALETTE[1])), row=1, col=col)
+    fig.update_yaxes(type="log", title_text="value (1)")
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title=title, template="plotly_white")
+    return fig
+
+
+MODEL_COLOURS = {"LU": "#0072B2", "RU": "#E69F00", "LB": "#009E73", "RB": "#D55E00", "C": "#CC79A7",
+                 "G": "#000000", "C-wlnA1": "#56B4E9"}
+AE_LABELS = {"dh": ("ae_dh", 1e-3, "absolute error of Δh* (kJ/mol)"), "ln_A": ("ae_ln_A", 1.0, "absolute error of ln A"),
+             "x": ("ae_x", 1.0, "absolute error of x"), "beta": ("ae_beta", 1.0, "absolute error of β")}
+
+
+def sorted_errors_figure(results: dict, variables, title: str) -> go.Figure:
+    """Sorted per-sample errors of each model against the share of its kept test samples (%)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(variables), subplot_titles=[v[2] for v in variables])
+    for col, (variable, scale, label) in enumerate(variables, start=1):
+        for name, ds in results.items():
+            values = np.sort(ds[variable].values[ds["kept"].values]) * scale
+            share = 100 * (np.arange(values.size) + 1) / max(values.size, 1)
+            fig.add_trace(go.Scatter(x=share, y=values, mode="lines", name=name, legendgroup=name,
+                                     showlegend=col == 1, line=dict(color=MODEL_COLOURS.get(name))), row=1, col=col)
+        fig.update_xaxes(title_text="share of test samples (%)", row=1, col=col)
+        fig.update_yaxes(type="log", title_text=label, row=1, col=col)
+    fig.update_layout(title=title, template="plotly_white", height=420)
+    return fig
+
+
+def ae_vs_descriptor_figure(results: dict, parameter: str, title: str) -> go.Figure:
+    """AE of one parameter against the peak descriptors Cp_max, ΔT_hw and Cp_max/ΔT_hw."""
+    from plotly.subplots import make_subplots
+
+    variable, scale, label = AE_LABELS[parameter]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("Cp<sub>max</sub>", "ΔT<sub>hw</sub> (K)",
+                                                        "Cp<sub>max</sub>/ΔT<sub>hw</sub> (1/K)"))
+    for name, ds in results.items():
+        kept = ds["kept"].values
+        ae = ds[variable].values[kept] * scale
+        dT = ds["dT_hw"].values[kept]
+        xs = (ds["cp_max"].values[kept], dT, ds["cp_max"].values[kept] / np.where(dT > 0, dT, np.nan))
+        for col, x in enumerate(xs, start=1):
+            fig.add_trace(go.Scattergl(x=x, y=ae, mode="markers", name=name, legendgroup=name, showlegend=col == 1,
+                                       marker=dict(size=3, color=MODEL_COLOURS.get(name), opacity=0.5)), row=1, col=col)
+            fig.update_xaxes(type="log", row=1, col=col)
+    fig.update_yaxes(type="log", title_text=label, row=1, col=1)
+    fig.update_layout(title=title, template="plotly_white", height=400)
+    return fig
+
+
+def surface_figure(x: np.ndarray, y: np.ndarray, z: np.ndarray, labels: tuple[str, str, str], title: str,
+                   log_z: bool = True) -> go.Figure:
+    """Interactive 3-D surface of a per-cell mean (z) over two parameters (2-D x, y arrays)."""
+    zz = np.log10(np.where(z > 0, z, np.nan)) if log_z else z
+    fig = go.Figure(go.Surface(x=x, y=y, z=zz, colorscale="Viridis", connectgaps=False,
+                               colorbar=dict(title=("log<sub>10</sub> " if log_z else "") + labels[2])))
+    fig.update_layout(title=title, template="plotly_white", height=520, margin=dict(l=0, r=0, t=50, b=0),
+                      scene=dict(xaxis_title=labels[0], yaxis_title=labels[1],
+                                 zaxis_title=("log<sub>10</sub> " if log_z else "") + labels[2]))
+    return fig
