@@ -135,3 +135,18 @@ def test_reader_rejects_incomplete_files(tmp_path):
         f.create_dataset("cp", data=np.zeros((2, 6, 3), np.float32))
     with pytest.raises(TNMInputError):
         SubsetReader(path)
+
+
+def test_a_dying_worker_gives_a_clear_error_and_no_file(tmp_path):
+    import dask
+    from tqdm.auto import tqdm
+
+    from crashing_task import die
+    from tnmlib.errors import TNMRunError
+
+    spec = DatasetSpec("C", SMOKE, limit=8)
+    part = tmp_path / "part-00000.h5"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with pytest.raises(TNMRunError, match="worker died"):
+            dsmod._run_parts(spec, [(0, 8, part)], None, 1, False, tqdm, 1, task=die)
+    assert not part.exists()

@@ -142,3 +142,22 @@ def test_bad_input_raises_a_clear_error(kwargs):
 def test_x_outside_unit_interval_is_rejected(x):
     with pytest.raises(TNMInputError):
         simulate_chr_batch([[356e3, -133.0, x, 0.5]], step=1.0)
+
+
+def test_beta_below_the_supported_minimum_is_a_clear_error():
+    with pytest.raises(TNMInputError, match="beta below"):
+        simulate_chr_batch([[356e3, -133.0, 0.5, 0.05]], step=1.0)
+
+
+def test_far_off_grid_parameters_stay_bounded_and_finite():
+    """A transition thousands of kelvin off the grid: a bounded window, a clear status."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = simulate_chr_details([[1.44e6, -15.0, 0.01, 0.1], [1.67e5, -756.0, 0.01, 0.1]], step=0.1)
+    assert np.all(np.isfinite(result.cp)) and np.all(result.status == 3)
+    assert result.window_C[:, 1].max() < 1600 + 0.3 * 1850 or result.window_C[0, 0] > 1600
+
+
+def test_huge_user_windows_are_refused():
+    with pytest.raises(TNMInputError, match="steps"):
+        simulate_chr(**SE, step=0.01, cycle_min=-200.0, cycle_max=1500.0)

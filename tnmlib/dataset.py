@@ -292,7 +292,9 @@ def build_dataset(subset: str, profile: str | Profile, out: str | Path, *, sched
     return out
 
 
-def _run_parts(spec, todo, scheduler, workers, progress, tqdm, n_parts) -> None:
+def _run_parts(spec, todo, scheduler, workers, progress, tqdm, n_parts, task=None) -> None:
+    """Run ``task`` (default :func:`simulate_part`) for each pending part on a dask cluster."""
+    task = task or simulate_part
     from dask.distributed import Client, LocalCluster, as_completed
     from distributed.scheduler import KilledWorker
 
@@ -306,7 +308,7 @@ def _run_parts(spec, todo, scheduler, workers, progress, tqdm, n_parts) -> None:
     bar = tqdm(total=sum(stop - start for start, stop, _ in todo), unit="sample", disable=not progress,
                desc=f"{spec.subset}/{spec.profile.name} ({n_parts - len(todo)} of {n_parts} parts done)")
     try:
-        futures = [client.submit(simulate_part, spec, start, stop, path, pure=False)
+        futures = [client.submit(task, spec, start, stop, path, pure=False)
                    for start, stop, path in todo]
         for future in as_completed(futures):
             try:

@@ -354,11 +354,19 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                                       cooling_K_per_s, heating_K_per_s, tol)
         if not ok:
             status = STATUS_NO_WINDOW
+        # An automatic window is kept within the grid widened by a quarter of its range on
+        # either side: what lies further out is never seen, and a set whose transition lies
+        # far off the grid (a wild prediction, say) must not need an unbounded history.
+        pad = (n_T - 1) // 4
+        floor_idx = int(math.ceil((1.0 - 273.15 - t_min_C) / step_K))
+        lo_f = (T_lo - 273.15 - t_min_C) / step_K if math.isfinite(T_lo) else -1e18
+        hi_f = (T_hi - 273.15 - t_min_C) / step_K if math.isfinite(T_hi) else 1e18
         if auto_lo:
-            lo = int(math.floor((T_lo - 273.15 - t_min_C) / step_K))
-            lo = max(lo, int(math.ceil((1.0 - 273.15 - t_min_C) / step_K)))
+            lo = max(int(math.floor(max(lo_f, -pad - 1.0))), -pad, floor_idx)
         if auto_hi:
-            hi = int(math.ceil((T_hi - 273.15 - t_min_C) / step_K))
+            hi = int(math.ceil(min(hi_f, n_T - 1.0 + pad)))
+        if (auto_lo and lo_f < -pad) or (auto_hi and hi_f > n_T - 1 + pad):
+            status = STATUS_OFF_GRID
         if hi <= lo + 1:
             hi = lo + 2
     for attempt in range(4):
@@ -367,14 +375,15 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                                            n_T, lo, hi, exact, cp_out, tf_prime_K_out)
         widen = max((hi - lo) // 20, 4)
         grew = False
-        if first_cp > tol and auto_lo and attempt < 3:
+        if first_cp > tol and auto_lo and attempt < 3 and status != STATUS_OFF_GRID:
             floor_idx = int(math.ceil((1.0 - 273.15 - t_min_C) / step_K))
-            if lo > floor_idx:
-                lo = max(lo - widen, floor_idx)
+            if lo > max(floor_idx, -((n_T - 1) // 4)):
+                lo = max(lo - widen, floor_idx, -((n_T - 1) // 4))
                 grew = True
-        if last_cp > tol and auto_hi and attempt < 3:
-            hi = hi + widen
-            grew = True
+        if last_cp > tol and auto_hi and attempt < 3 and status != STATUS_OFF_GRID:
+            if hi < n_T - 1 + (n_T - 1) // 4:
+                hi = min(hi + widen, n_T - 1 + (n_T - 1) // 4)
+                grew = True
         if not grew:
             break
     window_out[0] = lo

@@ -34,11 +34,17 @@ def sse_signals(cp_true: np.ndarray, cp_pred: np.ndarray) -> np.ndarray:
 
 
 def clip_to_domain(params: np.ndarray) -> np.ndarray:
-    """Predicted parameters moved into the simulator's domain before re-simulation:
-    x and β into [0.01, 1], Δh* at least 1 kJ/mol (predictions can stray outside)."""
+    """Predicted parameters moved into the range the network was built to output, before they
+    are re-simulated: Δh* and ln A into the min-max normalisation range (Table 3 with its
+    reserve), x into [0.01, 1] and β into [0.1, 1] (the simulator's domain).  An untrained or badly trained network can predict
+    transitions thousands of kelvin off the grid, which no one would simulate."""
+    from .model import NORM_LOWER, NORM_UPPER
+    from .simulate import BETA_MIN
+
     p = np.array(params, dtype=float)
-    p[:, 0] = np.maximum(p[:, 0], 1e3)
-    p[:, 2:] = np.clip(p[:, 2:], 0.01, 1.0)
+    p[:, :2] = np.clip(p[:, :2], NORM_LOWER[:2], NORM_UPPER[:2])
+    p[:, 2] = np.clip(p[:, 2], 0.01, 1.0)
+    p[:, 3] = np.clip(p[:, 3], BETA_MIN, 1.0)
     return p
 
 

@@ -137,16 +137,18 @@ def prony_series(beta: float, chains: int | None = None) -> PronySeries:
 def fit_prony_series(beta: float, chains: int | None = None) -> PronySeries:
     """Fit the Prony series of exp(-xi**beta) by non-negative least squares (scipy)."""
     m = chains_for(beta) if chains is None else int(chains)
-    xi_lo = SHORT_TIME_TOLERANCE ** (1.0 / beta)
-    xi_hi = (-np.log(LONG_TIME_TOLERANCE)) ** (1.0 / beta)
-    k_hi = np.ceil(np.log2(xi_hi)) + 1.0
-    k_lo = np.floor(np.log2(xi_lo)) - 2.0
+    # bounds in log space: xi_lo underflows a float for beta < 0.07
+    log2_lo = np.log2(SHORT_TIME_TOLERANCE) / beta
+    log2_hi = np.log2(-np.log(LONG_TIME_TOLERANCE)) / beta
+    xi_lo, xi_hi = 2.0 ** max(log2_lo, -1000.0), 2.0 ** log2_hi
+    k_hi = np.ceil(log2_hi) + 1.0
+    k_lo = np.floor(log2_lo) - 2.0
     n_modes = int(round((k_hi - k_lo) * m)) + 1
     ln_tau_max = k_hi * np.log(2.0)
     tau = np.exp(ln_tau_max - np.arange(n_modes) * np.log(2.0) / m)
 
-    decades = np.log10(xi_hi) - np.log10(xi_lo) + 3.0
-    xi = np.logspace(np.log10(xi_lo) - 2.0, np.log10(xi_hi) + 1.0, int(12 * m * decades))
+    decades = (log2_hi - log2_lo) * np.log10(2.0) + 3.0
+    xi = np.logspace(log2_lo * np.log10(2.0) - 2.0, np.log10(xi_hi) + 1.0, int(12 * m * decades))
     design = np.exp(-xi[:, None] / tau[None, :])
     target = kww(xi, beta)
     # phi(0) = 1: a stiff extra row keeps the glass free of an instantaneous response.
@@ -161,7 +163,7 @@ def fit_prony_series(beta: float, chains: int | None = None) -> PronySeries:
     weights = weights[first:last]
     ln_tau_max = ln_tau_max - first * np.log(2.0) / m
     series = PronySeries(beta, m, float(ln_tau_max), weights, 0.0)
-    probe = np.concatenate([[0.0], np.logspace(np.log10(xi_lo) - 8.0, np.log10(xi_hi) + 2.0, 4000)])
+    probe = np.concatenate([[0.0], np.logspace(log2_lo * np.log10(2.0) - 8.0, np.log10(xi_hi) + 2.0, 4000)])
     error = float(np.max(np.abs(series(probe) - kww(probe, beta))))
     return PronySeries(beta, m, float(ln_tau_max), weights, error)
 

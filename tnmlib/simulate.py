@@ -27,6 +27,11 @@ WINDOW_TOLERANCE = 1e-3
 #: User-given cycle bounds must bracket the transition to within this (else: error).
 BRACKET_TOLERANCE = 1e-2
 METHODS = ("fast", "exact")
+#: Smallest β the simulators accept: below it the KWW spectrum spans so many decades that the
+#: Prony series (and the adaptive window built on it) would need thousands of modes.
+BETA_MIN = 0.1
+#: Largest number of history steps a simulation may have (memory guard; ~10 MB per sample).
+MAX_STEPS = 2_000_000
 _AUTO = -(2 ** 62)
 
 
@@ -107,6 +112,9 @@ def check_parameters(params: np.ndarray) -> np.ndarray:
         bad = (values <= 0) | (values > 1)
         if np.any(bad):
             raise TNMInputError(f"{name} must lie in (0, 1], got {values[bad][0]}")
+    if np.any(beta < BETA_MIN):
+        raise TNMInputError(f"beta below {BETA_MIN} is not supported (got {beta[beta < BETA_MIN][0]}): "
+                            "its relaxation spans too many decades for the simulator")
     return params
 
 
@@ -166,8 +174,13 @@ def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLI
         if not math.isfinite(value) or value <= -ZERO_CELSIUS_K + grid.step_K:
             raise TNMInputError(f"{name} must be a temperature above absolute zero (°C), got {value}")
         fixed.append(grid.index_of(value))
-    if cycle_min is not None and cycle_max is not None and not fixed[0] < fixed[1]:
-        raise TNMInputError(f"cycle_min ({cycle_min} °C) must be below cycle_max ({cycle_max} °C)")
+    if cycle_min is not None and cycle_max is not None:
+        if not fixed[0] < fixed[1]:
+            raise TNMInputError(f"cycle_min ({cycle_min} °C) must be below cycle_max ({cycle_max} °C)")
+        steps = 2 * (fixed[1] - fixed[0]) * cooling.size
+        if steps > MAX_STEPS:
+            raise TNMInputError(f"cycles from {cycle_min} to {cycle_max} °C at {grid.step_K} K steps need "
+                                f"{steps:,} steps (limit {MAX_STEPS:,}); narrow them or use a larger step")
 
     n = params.shape[0]
     dh, ln_a, x, beta = (np.ascontiguousarray(c) for c in params.T)
