@@ -134,7 +134,7 @@ $(STATIC)/mathjax/tex-chtml.js: $(STAMP)
 _build/html/index.html: _config.yml _toc.yml $(wildcard book/*.md) $(PAGES) \
 		$(STATIC)/plotly.min.js $(STATIC)/mathjax/tex-chtml.js
 	$(VENV)/bin/jupyter-book build --quiet . 
-	@test -f $@
+	@test -f $@ && touch $@
 
 book: _build/html/index.html
 
