@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from . import metrics
-from .dataset import PARAMETER_NAMES, SubsetReader
+from .dataset import PARAMETER_NAMES, split_indices
 from .fileutil import atomic_output
 from .simulate import simulate_chr_batch
 
@@ -49,29 +49,27 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, out_path: str 
             return cached
     model = load_model(model_path)
     meta = metadata(model)
-    reader = SubsetReader(data_path, split, batch_size, shuffle=False)
+    rows = {k: [] for k in ("index", "true", "pred", "sse_signals")}
     with h5py.File(data_path, "r") as f:
         T = f["T"][...]
         extra = {name: f[name][...] for name in ("cp_max", "dT_hw", "i_dh", "j_ln_a", "k_x", "l_beta")}
         rates = f["cooling_rate"][...]
-    rows = {k: [] for k in ("index", "true", "pred", "sse_signals")}
-    order = reader.indices
-    cp_file = h5py.File(data_path, "r")["cp"]
-    for start in range(0, order.size, batch_size):
-        idx = order[start:start + batch_size]
-        cp = cp_file[idx[0]:idx[-1] + 1][idx - idx[0]]
-        true = reader.params[idx]
-        pred = predict(model, cp)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            resim = simulate_chr_batch(metrics.clip_to_domain(pred), cooling_rates=rates,
-                                       t_min=float(T[0]), t_max=float(T[-1]), step=float(T[1] - T[0]))
-        rows["index"].append(idx)
-        rows["true"].append(true)
-        rows["pred"].append(pred)
-        rows["sse_signals"].append(metrics.sse_signals(cp, resim))
-    cp_file.file.close()
-    reader.close()
+        params = np.column_stack([f[name][...] for name in PARAMETER_NAMES])
+        cp_all = f["cp"]
+        n = cp_all.shape[0]
+        order = np.arange(n) if split == "all" else split_indices(n)[split]
+        for start in range(0, order.size, batch_size):
+            idx = order[start:start + batch_size]
+            cp = cp_all[idx[0]:idx[-1] + 1][idx - idx[0]]  # one contiguous read per batch
+            pred = predict(model, cp)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                resim = simulate_chr_batch(metrics.clip_to_domain(pred), cooling_rates=rates,
+                                           t_min=float(T[0]), t_max=float(T[-1]), step=float(T[1] - T[0]))
+            rows["index"].append(idx)
+            rows["true"].append(params[idx])
+            rows["pred"].append(pred)
+            rows["sse_signals"].append(metrics.sse_signals(cp, resim))
     idx = np.concatenate(rows["index"])
     true, pred = np.concatenate(rows["true"]), np.concatenate(rows["pred"])
     ae = metrics.absolute_errors(true, pred)
