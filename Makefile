@@ -1,40 +1,50 @@
-# tnmlib: the study as a pipeline of file targets.
-#   make test            set-up (.venv) and the fast test suite (CI runs this)
-#   make book            set-up, then simulate -> train -> evaluate -> HTML book (PROFILE=quick)
-#   make check-book      the smoke book in headless Chromium: figures render, nothing leaves the machine
-#   make lab             JupyterLab on the notebooks with the project's environment
-#   make test-slow       the heavier checks (marked slow)
-#   make bench           benchmarks (printed figures)
-#   make data / models   only the subset files / the seven models of a PROFILE
-# Everything made here lands in ignored folders: .venv, data, models, book/executed, _build.
+# tnmlib: the study as a pipeline of file targets.  `make help` lists the targets.
+# Everything made here lands in ignored folders, per profile: .venv, data, models, reports/<profile>,
+# book/executed/<profile>, _build/<profile>.
 
 PYTHON ?= python3
 PROFILE ?= quick
 VENV := .venv
 PY := $(VENV)/bin/python
+TNM := $(VENV)/bin/tnm
 STAMP := $(VENV)/.installed
-EXEC := book/executed
+BOOK := $(PY) tools/book.py
+STUDY := tnmlib/study/study.yaml
+PROFILE_FILE := tnmlib/study/profiles/$(PROFILE).yaml
+EXEC := book/executed/$(PROFILE)
+BUILD := _build/$(PROFILE)
+REPORTS := reports/$(PROFILE)
 STATIC := book/_static
+
+# The sources behind each artifact, from the package's own lists (tnmlib/fingerprint.py runs on
+# the plain system Python, before the environment exists).
+DATA_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files data)
+MODEL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files model)
+EVAL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files evaluation)
 PKG_SRC := $(shell find tnmlib -name '*.py' -o -name '*.yaml' -o -name '*.csv' 2>/dev/null)
-SIM_SRC := $(addprefix tnmlib/,kernels.py simulate.py prony.py program.py statespace.py descriptors.py \
-	dataset.py profile.py) $(wildcard tnmlib/data/*.csv) tnmlib/profiles/$(PROFILE).yaml
-SUBSETS := LU RU LB RB C G
+
+# The study's models as NAME:SUBSET, read from the `models:` block of the study file.
+MODEL_SUBSET := $(shell awk '/^models:/{on=1; next} /^[^ \#]/{on=0} \
+	on && /subset:/{name=$$1; sub(/:$$/, "", name); s=$$0; sub(/.*subset: */, "", s); sub(/[,}].*/, "", s); print name ":" s}' $(STUDY))
+MODEL_NAMES := $(foreach m,$(MODEL_SUBSET),$(firstword $(subst :, ,$(m))))
+SUBSETS := $(sort $(foreach m,$(MODEL_SUBSET),$(lastword $(subst :, ,$(m)))))
+subset_of = $(lastword $(subst :, ,$(filter $(1):%,$(MODEL_SUBSET))))
+
 DATA := $(foreach s,$(SUBSETS),data/$(s)-$(PROFILE).h5)
-MODEL_SRC := $(addprefix tnmlib/,model.py preprocess.py train.py dataset.py) tnmlib/profiles/$(PROFILE).yaml
-MODEL_NAMES := $(SUBSETS) C-wlnA1
 MODELS := $(foreach m,$(MODEL_NAMES),models/$(m)-$(PROFILE).keras)
+EVALS := $(foreach m,$(MODEL_NAMES),$(REPORTS)/eval-$(m).nc)
 PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
 	$(foreach m,$(MODEL_NAMES),02_train_$(m).ipynb) 03_evaluate.ipynb 04_surfaces.ipynb 05_reproduce.ipynb)
 PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
-TIMED = $(PY) -m tnmlib.bookutil timed --log reports/timings-$(PROFILE).csv --label
-
-PROFILE_STAMP := $(EXEC)/.profile
+TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
 
 .DELETE_ON_ERROR:
-.PHONY: venv test test-slow smoke-book check-book lab bench book data models clean help FORCE
+.SECONDEXPANSION:
+.PHONY: help venv test test-slow check-book lab bench book data models evaluations clean print-%
 
-help:
-	@sed -n '2,10p' Makefile | sed 's/^# //'
+help:  ## this list
+	@echo "make TARGET [PROFILE=quick|smoke|paper]  (default PROFILE=$(PROFILE))"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z%-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,112 +52,108 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,book]"
 	touch $@
 
-venv: $(STAMP)
+venv: $(STAMP)  ## create .venv and install the package with its test and book extras
 
-# the unit tests, then the whole pipeline end to end on the smoke profile
-test: $(STAMP)
+test: $(STAMP)  ## the fast test suite, then the whole pipeline on the smoke profile (what CI runs)
 	$(PY) -m pytest -m "not slow"
-	$(MAKE) smoke-book
-
-smoke-book: $(STAMP)
 	$(MAKE) book PROFILE=smoke
-	$(PY) -m tnmlib.bookutil check-html _build/html
+	$(BOOK) check-html --profile smoke
 
-test-slow: $(STAMP)
+test-slow: $(STAMP)  ## the heavier checks (marked slow)
 	$(PY) -m pytest -m slow
 
-bench: $(STAMP)
+bench: $(STAMP)  ## benchmarks: simulator, datasets, model (printed figures)
 	$(PY) -m tnmlib.bench simulate
 	$(PY) -m tnmlib.bench dataset
 	$(PY) -m tnmlib.bench model
 
 # ---- data: one file per subset (tnm dataset skips work whose fingerprint matches) -------
-data/%-$(PROFILE).h5: $(SIM_SRC) $(STAMP)
-	$(TIMED) data:$* -- $(VENV)/bin/tnm dataset --subset $* --profile $(PROFILE) --out $@
+data/%-$(PROFILE).h5: $(DATA_SRC) $(PROFILE_FILE) | $(STAMP)
+	$(TIMED) data:$* -- $(TNM) dataset --subset $* --profile $(PROFILE) --out $@
 	@touch $@
 
-data: $(DATA)
+data: $(DATA)  ## only the subset files of PROFILE
 
-# ---- models: the paper's seven (tnm train skips a model whose data and settings are unchanged)
-models/C-wlnA1-$(PROFILE).keras: data/C-$(PROFILE).h5 $(MODEL_SRC)
-	$(TIMED) model:C-wlnA1 -- $(VENV)/bin/tnm train --data $< --out $@ --loss-weights 1,1,3,3
+# ---- models: the study's models (tnm train skips a model whose data and settings are unchanged)
+models/%-$(PROFILE).keras: data/$$(call subset_of,$$*)-$(PROFILE).h5 $(MODEL_SRC) $(STUDY) | $(STAMP)
+	$(TIMED) model:$* -- $(TNM) train --model $* --data $< --out $@
 	@touch $@
 
-models/%-$(PROFILE).keras: data/%-$(PROFILE).h5 $(MODEL_SRC)
-	$(TIMED) model:$* -- $(VENV)/bin/tnm train --data $< --out $@
+models: $(MODELS)  ## only the models of PROFILE
+
+# ---- evaluations: each model on the test split of its subset -------------------------------
+$(REPORTS)/eval-%.nc: models/%-$(PROFILE).keras data/$$(call subset_of,$$*)-$(PROFILE).h5 $(EVAL_SRC) | $(STAMP)
+	$(TNM) evaluate --model $< --data $(word 2,$^) --out $@
 	@touch $@
 
-models: $(MODELS)
+evaluations: $(EVALS)  ## only the evaluation files of PROFILE
 
-# ---- the book -------------------------------------------------------------------------
-# the executed pages are rebuilt when the profile changes (the stamp changes only then)
-$(PROFILE_STAMP): FORCE
+# ---- the book: notebooks read finished artifacts; each profile has its own pages and HTML ---
+$(EXEC)/00_simulator.ipynb: notebooks/00_simulator.ipynb $(PKG_SRC) | $(STAMP)
 	@mkdir -p $(EXEC)
-	@echo $(PROFILE) | cmp -s - $@ || echo $(PROFILE) > $@
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p scans_out data/simulator/se_scans-$(PROFILE).nc
+	$(BOOK) finish $@ --profile $(PROFILE)
 
-$(EXEC)/00_simulator.ipynb: notebooks/00_simulator.ipynb $(PROFILE_STAMP) $(PKG_SRC) $(STAMP)
-	@mkdir -p $(EXEC)
-	$(PAPERMILL) $< $@ -p profile $(PROFILE)
-	$(PY) -m tnmlib.bookutil finish $@ --profile $(PROFILE)
-
-$(EXEC)/01_simulate.ipynb: notebooks/01_simulate.ipynb $(PROFILE_STAMP) $(DATA) $(PKG_SRC) $(STAMP)
+$(EXEC)/01_simulate.ipynb: notebooks/01_simulate.ipynb $(DATA) $(PKG_SRC)
 	@mkdir -p $(EXEC)
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p data_dir data
-	$(PY) -m tnmlib.bookutil finish $@ --profile $(PROFILE)
+	$(BOOK) finish $@ --profile $(PROFILE)
 
-$(EXEC)/02_train_C-wlnA1.ipynb: notebooks/02_train.ipynb $(PROFILE_STAMP) models/C-wlnA1-$(PROFILE).keras $(PKG_SRC)
+$(EXEC)/02_train_%.ipynb: notebooks/02_train.ipynb models/%-$(PROFILE).keras $(PKG_SRC)
 	@mkdir -p $(EXEC)
-	$(PAPERMILL) $< $@ -p subset C -p profile $(PROFILE) -y "loss_weights: [1.0, 1.0, 3.0, 3.0]" \
-		-p data_path data/C-$(PROFILE).h5 -p model_path models/C-wlnA1-$(PROFILE).keras
-	$(PY) -m tnmlib.bookutil finish $@ --profile $(PROFILE) --title "Training: C with w(ln A) = 1"
+	$(PAPERMILL) $< $@ -p model_name $* -p profile $(PROFILE) -p model_path models/$*-$(PROFILE).keras
+	$(BOOK) finish $@ --profile $(PROFILE) --model $*
 
-$(EXEC)/02_train_%.ipynb: notebooks/02_train.ipynb $(PROFILE_STAMP) models/%-$(PROFILE).keras $(PKG_SRC)
+$(EXEC)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(EVALS) $(PKG_SRC)
 	@mkdir -p $(EXEC)
-	$(PAPERMILL) $< $@ -p subset $* -p profile $(PROFILE) \
-		-p data_path data/$*-$(PROFILE).h5 -p model_path models/$*-$(PROFILE).keras
-	$(PY) -m tnmlib.bookutil finish $@ --profile $(PROFILE) --title "Training: $*"
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p eval_dir $(REPORTS)
+	$(BOOK) finish $@ --profile $(PROFILE)
 
-$(EXEC)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(PROFILE_STAMP) $(MODELS) $(PKG_SRC)
-	@mkdir -p $(EXEC) reports
-	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p data_dir data -p model_dir models -p results_dir reports
-	$(PY) -m tnmlib.bookutil finish $@ --profile $(PROFILE)
-
-$(EXEC)/04_surfaces.ipynb: notebooks/04_surfaces.ipynb $(PROFILE_STAMP) models/G-$(PROFILE).keras $(EXEC)/03_evaluate.ipynb $(PKG_SRC)
-	@mkdir -p $(EXEC) reports
-	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p data_path data/G-$(PROFILE).h5 \
-		-p model_path models/G-$(PROFILE).keras -p results_path reports/eval-G-$(PROFILE).nc
-	$(PY) -m tnmlib.bookutil finish $@ --profile $(PROFILE)
-
-$(EXEC)/05_reproduce.ipynb: notebooks/05_reproduce.ipynb $(PROFILE_STAMP) $(EXEC)/04_surfaces.ipynb $(PKG_SRC)
+$(EXEC)/04_surfaces.ipynb: notebooks/04_surfaces.ipynb $(REPORTS)/eval-G.nc $(PKG_SRC)
 	@mkdir -p $(EXEC)
-	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p data_dir data -p model_dir models -p results_dir reports
-	$(PY) -m tnmlib.bookutil finish $@ --profile $(PROFILE)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p eval_path $(REPORTS)/eval-G.nc
+	$(BOOK) finish $@ --profile $(PROFILE)
 
-$(STATIC)/plotly.min.js: $(STAMP)
+$(EXEC)/05_reproduce.ipynb: notebooks/05_reproduce.ipynb $(DATA) $(MODELS) $(PKG_SRC)
+	@mkdir -p $(EXEC)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p data_dir data -p model_dir models \
+		-p timings_path $(REPORTS)/timings.csv
+	$(BOOK) finish $@ --profile $(PROFILE)
+
+$(STATIC)/plotly.min.js: | $(STAMP)
 	@mkdir -p $(STATIC)
-	$(PY) -m tnmlib.bookutil copy-plotly $@
+	$(BOOK) copy-plotly $@
 
-$(STATIC)/mathjax/tex-chtml.js: $(STAMP)
-	$(PY) -m tnmlib.bookutil copy-mathjax $(STATIC)/mathjax
+$(STATIC)/mathjax/tex-chtml.js: | $(STAMP)
+	$(BOOK) copy-mathjax $(STATIC)/mathjax
 	@test -f $@ && touch $@
 
-_build/html/index.html: _config.yml _toc.yml $(wildcard book/*.md) $(PAGES) \
+$(BUILD)/_toc.yml: _toc.yml $(STUDY) | $(STAMP)
+	$(BOOK) toc --profile $(PROFILE) --out $@
+
+$(BUILD)/html/index.html: _config.yml $(BUILD)/_toc.yml $(wildcard book/*.md) $(PAGES) \
 		$(STATIC)/plotly.min.js $(STATIC)/mathjax/tex-chtml.js
-	$(VENV)/bin/jupyter-book build --quiet . 
+	$(BOOK) build --profile $(PROFILE)
 	@test -f $@ && touch $@
 
-book: _build/html/index.html
+book: $(BUILD)/html/index.html  ## set-up, simulate, train, evaluate, then the HTML book in _build/PROFILE/html
 
-# open the smoke book in headless Chromium (installed from Debian when missing): every figure
-# must render and no request may leave the machine; screenshots go to _build/screenshots
-check-book: smoke-book
+check-book:  ## the smoke book in headless Chromium: figures render, nothing leaves the machine
+	$(MAKE) book PROFILE=smoke
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-	$(PY) -m tnmlib.bookcheck _build/html --screenshots _build/screenshots
+	$(PY) tools/bookcheck.py _build/smoke/html --screenshots _build/smoke/screenshots
 
-# JupyterLab with the project's environment as kernel
-lab: $(STAMP)
+$(VENV)/.lab: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[lab]"
-	$(VENV)/bin/jupyter lab notebooks
+	touch $@
 
-clean:
-	rm -rf _build $(EXEC) $(STATIC)
+# Lab starts in notebooks/; the notebooks find the repository root themselves.  Containers often
+# run as root, which Jupyter refuses without --allow-root.
+lab: $(VENV)/.lab  ## JupyterLab on the notebooks, with the project's environment as kernel
+	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+clean:  ## remove the executed pages and HTML of PROFILE (data, models and reports stay)
+	rm -rf $(BUILD) $(EXEC)
+
+print-%:  ## print a variable of this Makefile, e.g. make print-MODEL_NAMES
+	@echo $($*)

@@ -1,4 +1,5 @@
-"""Shared fixtures: parameter sets that span the state space and its corners."""
+"""Shared fixtures: parameter sets that span the state space and its corners, and the smoke
+subset file of C, built once per test session."""
 import itertools
 
 import numpy as np
@@ -27,3 +28,14 @@ def corner_sets():
 
 
 SE = dict(dh=356e3, ln_a=-133.0, x=0.52, beta=0.65)
+
+
+@pytest.fixture(scope="session")
+def smoke_c(tmp_path_factory):
+    """The C subset under the smoke profile (225 samples, 2 K grid), simulated once per session.
+    Read-only for the tests: copy it before changing it."""
+    from tnmlib.pipeline.dataset import build_dataset
+
+    path = tmp_path_factory.mktemp("data") / "C-smoke.h5"
+    build_dataset("C", "smoke", path, workers=2, progress=False)
+    return path

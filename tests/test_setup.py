@@ -40,3 +40,21 @@ def test_ci_runs_make_test():
 def test_readme_opens_with_the_two_commands():
     head = (ROOT / "README.md").read_text()[:1500]
     assert "make book" in head and "make test" in head
+
+
+def test_a_notebook_started_in_notebooks_resolves_paths_against_the_repository(tmp_path):
+    """JupyterLab starts kernels in notebooks/: outputs must still land in the repository's data/."""
+    import shutil
+    import sys
+
+    import papermill
+
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    shutil.copy(ROOT / "notebooks" / "00_simulator.ipynb", tmp_path / "notebooks")
+    papermill.execute_notebook(str(tmp_path / "notebooks" / "00_simulator.ipynb"), str(tmp_path / "out.ipynb"),
+                               parameters={"step_K": 0.5, "scans_out": "data/simulator/se.nc"},
+                               cwd=str(tmp_path / "notebooks"), kernel_name="python3", progress_bar=False,
+                               stdout_file=None)
+    assert (tmp_path / "data" / "simulator" / "se.nc").is_file()
+    assert not (tmp_path / "notebooks" / "data").exists()

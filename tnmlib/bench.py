@@ -9,7 +9,7 @@ import warnings
 import numba
 import numpy as np
 
-from .simulate import simulate_chr_details
+from .physics.simulate import simulate_chr_details
 
 #: The realistic glass of the simulator page (Se; Svoboda's values, rounded).
 SE = (356e3, -133.0, 0.52, 0.65)
@@ -77,8 +77,8 @@ def bench_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict
     import tempfile
     from pathlib import Path
 
-    from .dataset import build_dataset
-    from .profile import load_profile
+    from .pipeline.dataset import build_dataset
+    from .study.profile import load_profile
 
     figures = {}
     print("Dataset benchmark: tnm dataset on a local dask cluster "
@@ -109,7 +109,7 @@ def bench_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict
 
 def _throughput(n_T: int, step: float, batch: int = 128, batches: int = 3) -> tuple[float, float]:
     """(training, inference) samples/s of the default MCNN on scans of n_T temperatures."""
-    from .model import build_model
+    from .learning.model import build_model
 
     rng = np.random.default_rng(0)
     n = batch * batches
@@ -132,12 +132,12 @@ def _peak_training_memory_MB(samples: int, workdir) -> tuple[float, float]:
     import subprocess
     from pathlib import Path
 
-    from .dataset import build_dataset
+    from .pipeline.dataset import build_dataset
 
     data = Path(workdir) / f"paper-{samples}.h5"
     build_dataset("C", "paper", data, progress=False, limit=samples)
     code = ("import resource, sys\n"
-            "from tnmlib.train import train_model\n"
+            "from tnmlib.learning.train import train_model\n"
             f"train_model({str(data)!r}, {str(Path(workdir) / f'm-{samples}.keras')!r}, epochs=1, progress=False)\n"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

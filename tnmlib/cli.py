@@ -69,7 +69,8 @@ def _add_simulate(sub) -> None:
 def _run_simulate(args) -> None:
     import warnings
 
-    from .simulate import WindowWarning, simulate_chr
+    from .physics.simulate import WindowWarning, simulate_chr
+    from .pipeline.scans import write_scans_csv
 
     suffix = args.out.suffix.lower()
     if suffix not in (".csv", ".nc"):
@@ -91,16 +92,6 @@ def _run_simulate(args) -> None:
             ds.to_netcdf(tmp, engine="h5netcdf")
     print(f"wrote {args.out} ({ds.sizes['cooling_rate']} scans x {ds.sizes['T']} temperatures; "
           f"cycles {ds.attrs['cycle_min_C']:.1f} .. {ds.attrs['cycle_max_C']:.1f} °C)")
-
-
-def write_scans_csv(ds, path: Path) -> None:
-    """Write a simulated Dataset as CSV: T_C, then cp_q<rate> per cooling rate (K/min)."""
-    import numpy as np
-
-    rates = ds["cooling_rate"].values
-    header = ",".join(["T_C"] + [f"cp_q{q:g}" for q in rates])
-    table = np.column_stack([ds["T"].values, ds["cp"].values.T])
-    np.savetxt(path, table, delimiter=",", header=header, comments="", fmt="%.10g")
 
 
 def _add_dataset(sub) -> None:
@@ -129,7 +120,7 @@ def _add_dataset(sub) -> None:
 
 
 def _run_dataset(args) -> None:
-    from .dataset import build_dataset
+    from .pipeline.dataset import build_dataset
 
     if args.workers is not None and args.workers < 1:
         raise TNMInputError(f"--workers must be at least 1, got {args.workers}")
@@ -154,10 +145,13 @@ def _add_train(sub) -> None:
             "weighted MSE of the normalised parameters, MAE as validation metric. Streams batches "
             "from the file, writes a checkpoint after every epoch and resumes from it; a model "
             "whose data, settings and code are unchanged is not trained again."),
-        epilog="Example: tnm train --data data/C-quick.h5 --out models/C-quick.keras")
+        epilog="Example: tnm train --model C --data data/C-quick.h5 --out models/C-quick.keras")
     p.add_argument("--data", type=Path, required=True, metavar="FILE.h5", help="subset file (tnm dataset)")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL.keras",
                    help="model file; <stem>.json (metadata) and <stem>.history.csv are written beside it")
+    p.add_argument("--model", dest="model_name", default=None, metavar="NAME",
+                   help="one of the study's models (LU, RU, LB, RB, C, G, C-wlnA1 in study.yaml): "
+                        "its loss weights, and a check that the data is its subset")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: the data's profile)")
     p.add_argument("--loss-weights", type=_weights, default=None, metavar="W_DH,W_LNA,W_X,W_BETA",
                    help="loss weights of the normalised Δh*, ln A, x, β (default 1,0.1,3,3)")
@@ -168,9 +162,10 @@ def _add_train(sub) -> None:
 
 
 def _run_train(args) -> None:
-    from .train import train_model
+    from .learning.train import train_model
 
-    meta = train_model(args.data, args.out, epochs=args.epochs, loss_weights=args.loss_weights,
+    meta = train_model(args.data, args.out, model_name=args.model_name, epochs=args.epochs,
+                       loss_weights=args.loss_weights,
                        attention=args.attention, progress=not args.quiet)
     mae = meta["validation_mae"]
     print(f"{args.out}: {meta['epochs']} epochs, {meta['seconds_per_epoch']:.1f} s/epoch; validation MAE "
@@ -195,8 +190,9 @@ def _add_predict(sub) -> None:
 def _run_predict(args) -> None:
     import numpy as np
 
-    from .model import load_model, metadata, predict
-    from .scans import read_scans_csv
+    from .learning.model import load_model, metadata, predict
+    from .pipeline.scans import read_scans_csv
+    from .study.parameters import PARAMETERS
 
     if args.out.suffix.lower() != ".csv":
         raise TNMInputError(f"--out must end in .csv, got {args.out.name!r}")
@@ -217,8 +213,8 @@ def _run_predict(args) -> None:
     else:
         raise TNMInputError(f"--data must be .h5 or .csv, got {args.data.name!r}")
     params = predict(model, cp)
-    table = np.column_stack([params[:, 0] / 1e3, params[:, 1:]])
-    header = "dh_kJ_per_mol,ln_A,x,beta"
+    table = np.column_stack([p.to_display(params[:, k]) for k, p in enumerate(PARAMETERS)])
+    header = ",".join(p.display_key for p in PARAMETERS)
     if ids is not None:
         table = np.column_stack([ids, table])
         header = "sample," + header
@@ -227,9 +223,36 @@ def _run_predict(args) -> None:
     print(f"wrote {args.out} ({len(table)} predictions)")
 
 
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate", help="evaluate a trained model on the test split of its subset file",
+        description=(
+            "Apply a trained model to the test split (15 %%) of a subset file and write, per test sample, "
+            "the true and predicted parameters, their absolute errors (Eq. 13), the SSE of the normalised "
+            "parameters over all four and over pairs (Eq. 14), and the SSE of the signals between the scans "
+            "and scans re-simulated from the prediction (Eq. 15), as netCDF with units. Samples whose "
+            "highest peak exceeds the study's Cp_max limit are flagged (kept = 0). An up-to-date file is "
+            "not recomputed."),
+        epilog="Example: tnm evaluate --model models/C-quick.keras --data data/C-quick.h5 --out reports/quick/eval-C.nc")
+    p.add_argument("--model", type=Path, required=True, metavar="MODEL.keras")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.h5", help="the model's subset file")
+    p.add_argument("--out", type=Path, required=True, metavar="EVAL.nc", help="evaluation file (.nc)")
+    p.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args) -> None:
+    from .pipeline.evaluate import evaluate_model
+
+    if args.out.suffix.lower() != ".nc":
+        raise TNMInputError(f"--out must end in .nc, got {args.out.name!r}")
+    result = evaluate_model(args.model, args.data, args.out)
+    print(f"wrote {args.out} ({result.sizes['test_sample']} test samples, "
+          f"{int(result['kept'].values.sum())} kept)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tnm`` argument parser with all sub-commands."""
-    from . import __version__
+    from .version import __version__
 
     parser = _Parser(prog="tnm", description=(
         "Tool-Narayanaswamy-Moynihan relaxation: simulate DSC heating scans, build datasets, "
@@ -241,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_dataset(sub)
     _add_train(sub)
+    _add_evaluate(sub)
     _add_predict(sub)
     return parser
 

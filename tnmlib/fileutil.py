@@ -1,10 +1,12 @@
-"""Atomic file output: write under a temporary name beside the target, rename when complete."""
+"""File helpers: atomic output (write beside the target, rename when complete), HDF5 attributes."""
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -27,3 +29,8 @@ def atomic_output(target: str | Path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def int_attr(value) -> int:
+    """An integer HDF5 attribute (h5netcdf writes scalars as one-element arrays)."""
+    return int(np.asarray(value).ravel()[0])

@@ -12,7 +12,10 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 
-from .program import Program
+from .physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+from .physics.program import Program
+from .study.design import CP_MAX_LIMIT
+from .study.parameters import PARAMETERS
 
 #: One colour per cooling rate / model, colour-blind safe (Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -79,10 +82,8 @@ def difference_figure(ds_a, ds_b, label_a: str = "fast", label_b: str = "exact",
 def moynihan_figure(cooling_rates_K_per_min, tf_prime_C, dh_J_per_mol: float,
                     title: str = "Moynihan's relation") -> go.Figure:
     """ln q_c against 1000/Tf' (1/K) with the line of slope -dh/R through the points."""
-    from .simulate import R_J_PER_MOL_K
-
     q = np.asarray(cooling_rates_K_per_min, dtype=float)
-    inv_T = 1000.0 / (np.asarray(tf_prime_C, dtype=float) + 273.15)
+    inv_T = 1000.0 / (np.asarray(tf_prime_C, dtype=float) + ZERO_CELSIUS_K)
     slope = -dh_J_per_mol / R_J_PER_MOL_K / 1000.0
     intercept = np.mean(np.log(q) - slope * inv_T)
     line_x = np.linspace(inv_T.min(), inv_T.max(), 20)
@@ -101,7 +102,7 @@ SUBSET_COLOURS = {"LU": "#0072B2", "RU": "#E69F00", "LB": "#009E73", "RB": "#D55
 
 def statespace_figure(title: str = "State space of (Δh*, ln A) and the six subsets") -> go.Figure:
     """All 101 x 81 (Δh*, ln A) pairs (grey) with the subsets coloured (the paper's Figs 2-3)."""
-    from .statespace import DH_J_PER_MOL, SUBSETS, ln_a_grid, subset_pairs
+    from .study.statespace import DH_J_PER_MOL, SUBSETS, ln_a_grid, subset_pairs
 
     grid = ln_a_grid()
     dh = np.repeat(DH_J_PER_MOL[:, None], grid.shape[1], axis=1)
@@ -146,7 +147,7 @@ def subset_examples_figure(datasets: dict, title: str = "A sample of each subset
     return fig
 
 
-def cp_max_figure(datasets: dict, threshold: float = 6.0,
+def cp_max_figure(datasets: dict, threshold: float = CP_MAX_LIMIT,
                   title: str = "Distribution of the largest peak Cp<sub>max</sub>") -> go.Figure:
     """Histogram of Cp_max per subset (log x axis) with the paper's exclusion threshold."""
     fig = go.Figure()
@@ -163,12 +164,14 @@ def cp_max_figure(datasets: dict, threshold: float = 6.0,
 
 def ln_a_range_figure(title: str = "Reconstructed ln A range per Δh*") -> go.Figure:
     """The lower and upper ln A bound of each Δh* (the reconstructed rule)."""
-    from .statespace import ln_a_table
+    from .study.statespace import LN_A_LIMITS, MARGIN_K, PAPER_GRID, ln_a_table
 
     table = ln_a_table()
+    top, bottom = PAPER_GRID.t_max_C - MARGIN_K, PAPER_GRID.t_min_C + MARGIN_K
     fig = go.Figure([
-        go.Scatter(x=table[:, 0] / 1e3, y=table[:, 2], mode="lines", name="upper bound (signal ≤ 1590 °C)"),
-        go.Scatter(x=table[:, 0] / 1e3, y=table[:, 1], mode="lines", name="lower bound (signal ≥ −240 °C, ln A ≥ −630)"),
+        go.Scatter(x=table[:, 0] / 1e3, y=table[:, 2], mode="lines", name=f"upper bound (signal ≤ {top:g} °C)"),
+        go.Scatter(x=table[:, 0] / 1e3, y=table[:, 1], mode="lines",
+                   name=f"lower bound (signal ≥ {bottom:g} °C, ln A ≥ {LN_A_LIMITS[0]:g})"),
     ])
     fig.update_layout(title=title, xaxis_title="Δh* (kJ/mol)", yaxis_title="ln(A / s)", template="plotly_white")
     return fig
@@ -192,10 +195,9 @@ def history_figure(history: dict, title: str = "Training and validation") -> go.
     return fig
 
 
-MODEL_COLOURS = {"LU": "#0072B2", "RU": "#E69F00", "LB": "#009E73", "RB": "#D55E00", "C": "#CC79A7",
-                 "G": "#000000", "C-wlnA1": "#56B4E9"}
-AE_LABELS = {"dh": ("ae_dh", 1e-3, "absolute error of Δh* (kJ/mol)"), "ln_A": ("ae_ln_A", 1.0, "absolute error of ln A"),
-             "x": ("ae_x", 1.0, "absolute error of x"), "beta": ("ae_beta", 1.0, "absolute error of β")}
+MODEL_COLOURS = {**SUBSET_COLOURS, "C-wlnA1": "#56B4E9"}
+#: Per parameter: (variable of the evaluation file, factor to display units, axis title).
+AE_LABELS = {p.name: (f"ae_{p.name}", 1.0 / p.units_per_display, f"absolute error of {p.axis_label}") for p in PARAMETERS}
 
 
 def sorted_errors_figure(results: dict, variables, title: str) -> go.Figure:

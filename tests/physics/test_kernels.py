@@ -1,0 +1,67 @@
+"""The numba kernels against plain, obviously-correct Python."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from tnmlib import Hold, Program, Ramp
+from tnmlib.physics.kernels import exact_tf, fast_tf, pow2_table, prony_advance
+from tnmlib.physics.prony import prony_series
+from tnmlib.physics.constants import R_J_PER_MOL_K
+
+SE_DH_R = 356e3 / R_J_PER_MOL_K
+
+
+def reference_tf(T_K, dT_K, dt_s, ln_A, dh_R, x, beta):
+    """Eq. (4) of the paper as written: cumulative reduced time xi_n, tau with the previous Tf."""
+    T0 = T_K[0] - dT_K[0]
+    xi = [0.0]  # xi[j] is the paper's xi_{j-1}
+    tf_prev, out = T0, []
+    for n in range(len(T_K)):
+        tau = math.exp(ln_A + x * dh_R / T_K[n] + (1 - x) * dh_R / tf_prev)
+        xi.append(xi[-1] + dt_s[n] / tau)
+        tf = T0 + sum(dT_K[j] * (1 - math.exp(-((xi[n + 1] - xi[j]) ** beta))) for j in range(n + 1))
+        out.append(tf)
+        tf_prev = tf
+    return np.array(out)
+
+
+SHORT_PROGRAM = Program(60.0, (Ramp(20.0, 10.0), Hold(3600.0), Ramp(60.0, 10.0), Ramp(25.0, 2.0)))
+
+
+@given(x=st.floats(0.2, 1.0), beta=st.floats(0.2, 1.0))
+def test_exact_kernel_matches_plain_eq4(x, beta):
+    h = SHORT_PROGRAM.discretise(0.5, hold_substeps=20)
+    expected = reference_tf(h.T_K, h.dT_K, h.dt_s, -133.0, SE_DH_R, x, beta)
+    got = exact_tf(h.T_K, h.dT_K, h.dt_s, -133.0, SE_DH_R, x, beta)
+    assert np.max(np.abs(got - expected)) <= 1e-9
+
+
+@given(x=st.floats(0.2, 1.0), beta=st.floats(0.2, 1.0))
+def test_fast_kernel_follows_exact_through_holds(x, beta):
+    h = SHORT_PROGRAM.discretise(0.5, hold_substeps=60)
+    s = prony_series(beta)
+    fast = fast_tf(h.T_K, h.dT_K, h.dt_s, -133.0, SE_DH_R, x, s.weights, s.chains, s.ln_tau_max)
+    exact = exact_tf(h.T_K, h.dT_K, h.dt_s, -133.0, SE_DH_R, x, beta)
+    assert np.max(np.abs(fast - exact)) <= 2e-4  # kelvin, over a 40 K program
+
+
+@given(beta=st.floats(0.2, 1.0), ln_delta=st.floats(-80.0, 30.0), dT=st.floats(-1.0, 1.0))
+def test_prony_advance_matches_direct_exponentials(beta, ln_delta, dT):
+    s = prony_series(beta)
+    rng = np.random.default_rng(1)
+    modes = rng.normal(size=s.weights.size)
+    expected_modes = (modes + dT) * np.exp(-math.exp(ln_delta) / s.tau)
+    acc = prony_advance(modes, s.weights, s.chains, s.ln_tau_max,
+                        pow2_table(s.weights.size, s.chains), dT, ln_delta)
+    np.testing.assert_allclose(modes, expected_modes, rtol=1e-10, atol=2e-9)
+    assert acc == pytest.approx(float(s.weights @ expected_modes), rel=1e-10, abs=1e-15)
+
+
+def test_prony_advance_without_time_only_adds_the_jump():
+    s = prony_series(0.5)
+    modes = np.zeros(s.weights.size)
+    acc = prony_advance(modes, s.weights, s.chains, s.ln_tau_max,
+                        pow2_table(s.weights.size, s.chains), 0.25, -np.inf)
+    assert np.all(modes == 0.25) and acc == pytest.approx(0.25)

@@ -1,0 +1,84 @@
+"""The reconstructed state space, its subsets and the profiles."""
+import warnings
+
+import numpy as np
+import pytest
+
+from tnmlib.study import statespace as ss
+from tnmlib.physics.kernels import STATUS_OK
+from tnmlib.study.profile import BUILTIN, check_sizes, load_profile
+from tnmlib.physics.simulate import simulate_chr_details
+
+
+def test_full_grid_size():
+    assert ss.full_size() == 13_752_261
+
+
+@pytest.mark.parametrize("name", ["LU", "RU", "LB", "RB", "C"])
+def test_box_subsets_hold_121_pairs_at_paper_scale(name):
+    assert len(ss.subset_pairs(name)) == 121
+    assert len(ss.subset_samples(name)["dh"]) == 121 * 1681 == 203_401
+
+
+def test_grid_subset_holds_80_pairs_spread_over_the_space():
+    pairs = ss.subset_pairs("G")
+    assert len(pairs) == 80 and len(ss.subset_samples("G")["dh"]) == 134_480
+    assert pairs[:, 0].min() == 0 and pairs[:, 0].max() == 100
+    assert pairs[:, 1].min() == 0 and pairs[:, 1].max() == 80
+
+
+def test_subset_corners_match_the_paper_layout():
+    lu, ru, lb = ss.subset_samples("LU"), ss.subset_samples("RU"), ss.subset_samples("LB")
+    assert lu["dh"].max() == 300e3 and lb["dh"].min() == 1100e3
+    assert ru["ln_A"].min() > lu["ln_A"].max()  # RU is the high-temperature corner
+
+
+def test_ln_a_table_obeys_the_limits():
+    table = ss.ln_a_table()
+    assert table.shape == (101, 3)
+    assert np.all(table[:, 1] >= -630.0) and np.all(table[:, 2] <= -18.0)
+    assert np.all(table[:, 2] - table[:, 1] > 100.0)
+    assert np.all(np.diff(table[:, 2]) < 0)  # higher dh needs a more negative ln A to stay below 1600 °C
+
+
+@pytest.mark.parametrize("i_dh", [0, 50, 100])
+def test_shipped_table_is_what_the_rule_gives(i_dh):
+    dh, lo, hi = ss.ln_a_table()[i_dh]
+    assert ss.reconstruct_ln_a_range(dh) == pytest.approx((lo, hi), abs=1e-5)
+
+
+def test_extreme_corners_stay_inside_the_grid():
+    """The state-space corners, simulated at every (x, beta) corner, fit -250..1600 °C."""
+    rows = []
+    for i in (0, 100):
+        for j in (0, 80):
+            dh, ln_a = ss.DH_J_PER_MOL[i], ss.ln_a_values(i)[j]
+            rows += [(dh, ln_a, x, b) for x in (0.2, 0.6, 1.0) for b in (0.2, 0.6, 1.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = simulate_chr_details(np.array(rows), step=0.5)
+    assert np.all(result.status == STATUS_OK)
+    assert result.window_C.min() >= -250 and result.window_C.max() <= 1600
+    assert np.all(np.isfinite(result.cp))
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_profiles_record_their_true_sizes(name):
+    profile = load_profile(name)
+    assert profile.sizes == check_sizes(profile)
+
+
+def test_paper_profile_is_the_paper_setting():
+    p = load_profile("paper")
+    assert (p.grid.step_K, p.grid.n_T, p.epochs, p.batch_size, p.learning_rate) == (0.1, 18501, 200, 128, 0.01)
+
+
+def test_unknown_profile_is_a_clear_error(tmp_path):
+    from tnmlib.errors import TNMInputError
+
+    with pytest.raises(TNMInputError, match="unknown profile"):
+        load_profile("huge")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsignal: {}\n")
+    with pytest.raises(TNMInputError, match="malformed"):
+        load_profile(bad)

@@ -1,0 +1,51 @@
+"""Evaluation metrics and peak descriptors (the paper's Section 3.1, Eqs. 13-15, Fig. 8e)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..physics.descriptors import peak_descriptors, peak_descriptors_reference  # noqa: F401  (re-exported)
+from ..physics.simulate import BETA_MIN
+from ..study.design import CP_MAX_LIMIT
+from ..study.parameters import NORM_LOWER, NORM_UPPER, PARAMETER_INDEX, PARAMETER_NAMES, normalise
+
+
+def absolute_errors(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Eq. (13): |P_true - P_pred| per sample and parameter, physical units (Δh* in J/mol)."""
+    return np.abs(np.asarray(true, dtype=float) - np.asarray(pred, dtype=float))
+
+
+def sse_parameters(true: np.ndarray, pred: np.ndarray, parameters=PARAMETER_NAMES) -> np.ndarray:
+    """Eq. (14) on min-max normalised parameters (Eq. 8): sum over ``parameters`` (all four or
+    a pair) of the squared normalised error, per sample."""
+    d = normalise(true) - normalise(pred)
+    cols = [PARAMETER_INDEX[p] for p in parameters]
+    return np.sum(d[:, cols] ** 2, axis=1)
+
+
+def sse_signals(cp_true: np.ndarray, cp_pred: np.ndarray) -> np.ndarray:
+    """Eq. (15): sum over all scans and grid temperatures of (Cp^N_true - Cp^N_pred)^2."""
+    diff = np.asarray(cp_true, dtype=np.float64) - np.asarray(cp_pred, dtype=np.float64)
+    return np.sum(diff.reshape(diff.shape[0], -1) ** 2, axis=1)
+
+
+def clip_to_domain(params: np.ndarray) -> np.ndarray:
+    """Predicted parameters moved into the range the network was built to output, before they
+    are re-simulated: Δh* and ln A into the min-max normalisation range (Table 3 with its
+    reserve), x into [0.01, 1] and β into [0.1, 1] (the simulator's domain).  An untrained or badly trained network can predict
+    transitions thousands of kelvin off the grid, which no one would simulate."""
+    p = np.array(params, dtype=float)
+    p[:, :2] = np.clip(p[:, :2], NORM_LOWER[:2], NORM_UPPER[:2])
+    p[:, 2] = np.clip(p[:, 2], 0.01, 1.0)
+    p[:, 3] = np.clip(p[:, 3], BETA_MIN, 1.0)
+    return p
+
+
+def keep_mask(cp_max: np.ndarray, limit: float = CP_MAX_LIMIT) -> np.ndarray:
+    """Samples the evaluation keeps: highest peak Cp_max <= limit (the paper's exclusion)."""
+    return np.asarray(cp_max) <= limit
+
+
+def share_below(values: np.ndarray, threshold: float) -> float:
+    """Fraction of ``values`` strictly below ``threshold`` (NaN-free input)."""
+    values = np.asarray(values)
+    return float(np.mean(values < threshold)) if values.size else float("nan")

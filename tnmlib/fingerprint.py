@@ -1,0 +1,51 @@
+"""Which source files make each artifact, and their hash: one list per pipeline stage.
+
+A subset file depends on the physics, the state space and the dataset builder; a model on the
+learning layer, its reader included (and on its data, whose fingerprint it records);
+an evaluation on the evaluation stage and the metrics (and on its model and data).  The
+Makefile asks this module for the same lists (``python3 tnmlib/fingerprint.py files data``),
+so make and the package agree on what makes an artifact stale.  Standard library only: it runs
+as a plain script before the environment exists.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+#: Per stage: files or folders, relative to the package, whose content determines the artifact.
+STAGE_SOURCES = {
+    "data": ("physics", "study/statespace.py", "study/parameters.py", "study/data", "pipeline/dataset.py"),
+    "model": ("learning",),
+    "evaluation": ("pipeline/evaluate.py", "analysis"),
+}
+_SUFFIXES = (".py", ".csv", ".yaml")
+
+
+def source_files(stage: str) -> list[Path]:
+    """The source files of ``stage`` ("data", "model" or "evaluation"), sorted, as absolute paths."""
+    files = []
+    for entry in STAGE_SOURCES[stage]:
+        path = PACKAGE_ROOT / entry
+        if path.is_dir():
+            files += [p for p in path.rglob("*") if p.suffix in _SUFFIXES and "__pycache__" not in p.parts]
+        else:
+            files.append(path)
+    return sorted(files)
+
+
+def source_hash(stage: str) -> str:
+    """16 hex digits of SHA-256 over the relative path and content of each source file of ``stage``."""
+    digest = hashlib.sha256()
+    for path in source_files(stage):
+        digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+if __name__ == "__main__":  # python3 tnmlib/fingerprint.py files STAGE
+    if len(sys.argv) != 3 or sys.argv[1] != "files" or sys.argv[2] not in STAGE_SOURCES:
+        sys.exit(f"usage: python3 {sys.argv[0]} files {{{','.join(STAGE_SOURCES)}}}")
+    root = PACKAGE_ROOT.parent
+    print(" ".join(p.relative_to(root).as_posix() for p in source_files(sys.argv[2])))

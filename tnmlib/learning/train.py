@@ -1,0 +1,211 @@
+"""Training the MCNN on a subset file (Table 4): SGD, lr 0.01, batch 128, seeded 70/15/15 split.
+
+Batches stream from the HDF5 file (:class:`tnmlib.learning.reader.SubsetReader`), so memory does not
+grow with the file.  After every epoch a checkpoint (weights and optimizer state) is written
+atomically; an interrupted run resumes from it with the same data order.  A finished model
+whose data, configuration and code are unchanged is not trained again.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+
+from ..errors import TNMInputError
+from ..fileutil import atomic_output, int_attr
+from ..fingerprint import source_hash
+from ..study.design import PAPER_LOSS_WEIGHTS, SPLIT_SEED, model_spec
+from ..study.profile import load_profile
+from .model import MCNNConfig, build_model, load_model
+from .reader import SubsetReader
+
+
+def _paths(out: Path) -> dict[str, Path]:
+    stem = out.with_suffix("")
+    return {"model": out, "meta": stem.with_suffix(".json"), "history": Path(f"{stem}.history.csv"),
+            "checkpoint": Path(f"{stem}.checkpoint.keras"), "checkpoint_meta": Path(f"{stem}.checkpoint.json")}
+
+
+def _data_info(path: Path) -> dict:
+    try:
+        with h5py.File(path, "r") as f:
+            if int_attr(f.attrs.get("complete", 0)) != 1:
+                raise TNMInputError(f"{path} is not a complete subset file (rerun tnm dataset)")
+            T = f["T"][...]
+            return {"fingerprint": str(f.attrs["fingerprint"]), "profile": str(f.attrs["profile"]),
+                    "subset": str(f.attrs["subset"]), "n_samples": int(f["cp"].shape[0]),
+                    "n_rates": int(f["cp"].shape[1]), "n_T": int(f["cp"].shape[2]),
+                    "t_min_C": float(T[0]), "step_K": float(T[1] - T[0]),
+                    "cooling_rates": [float(q) for q in f["cooling_rate"][...]]}
+    except OSError as exc:
+        raise TNMInputError(f"cannot read subset file {path}: {exc}") from None
+
+
+def _epoch_stream(reader: SubsetReader, first_epoch: int):
+    epoch = first_epoch
+    while True:
+        for x, y in reader.batches(epoch):
+            yield x, y.astype(np.float32)
+        epoch += 1
+
+
+def train_model(data: str | Path, out: str | Path, *, model_name: str | None = None, epochs: int | None = None,
+                loss_weights=None, attention: str = "cubic", seed: int = SPLIT_SEED,
+                progress: bool = True) -> dict:
+    """Train (or resume, or skip if up to date) an MCNN on a subset file; save it to ``out``.
+
+    ``model_name``: one of the study's models (study.yaml); its loss weights are used and its
+    subset must be the data's.  Otherwise ``loss_weights`` (Δh*, ln A, x, β), default the
+    paper's (1, 0.1, 3, 3).  ``epochs``, batch size and learning rate default to the data's
+    profile.  Writes ``out`` (.keras), ``<stem>.json`` (fingerprint, timing, final metrics) and
+    ``<stem>.history.csv``.  Returns the metadata.
+    """
+    data, out = Path(data), Path(out)
+    if out.suffix != ".keras":
+        raise TNMInputError(f"--out must end in .keras, got {out.name!r}")
+    info = _data_info(data)
+    if model_name is not None:
+        spec = model_spec(model_name)
+        if spec.subset != info["subset"]:
+            raise TNMInputError(f"model {model_name} is trained on subset {spec.subset}, but {data} holds {info['subset']}")
+        if loss_weights is not None and tuple(loss_weights) != spec.loss_weights:
+            raise TNMInputError(f"model {model_name} has loss weights {spec.loss_weights} in the study file; "
+                                "leave --loss-weights out")
+        loss_weights = spec.loss_weights
+    profile = load_profile(info["profile"])
+    epochs = int(epochs or profile.epochs)
+    if epochs < 1:
+        raise TNMInputError(f"epochs must be at least 1, got {epochs}")
+    weights = tuple(float(w) for w in (loss_weights or PAPER_LOSS_WEIGHTS))
+    config = replace(MCNNConfig(), loss_weights=weights, attention=attention)
+    settings = {"data": info["fingerprint"], "config": asdict(config), "epochs": epochs, "seed": seed,
+                "batch_size": profile.batch_size, "learning_rate": profile.learning_rate, "source": source_hash("model")}
+    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    paths = _paths(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_file() and paths["meta"].is_file():
+        meta = json.loads(paths["meta"].read_text())
+        if meta.get("fingerprint") == fingerprint:
+            if progress:
+                print(f"{out} is up to date (same data, configuration and code); nothing to do")
+            return meta
+
+    keras.utils.set_random_seed(seed)
+    train = SubsetReader(data, "train", profile.batch_size, seed=seed)
+    val = SubsetReader(data, "validation", profile.batch_size, seed=seed, shuffle=False)
+    first_epoch, elapsed_before = 0, 0.0
+    if paths["checkpoint"].is_file() and paths["checkpoint_meta"].is_file():
+        ckpt = json.loads(paths["checkpoint_meta"].read_text())
+        if ckpt.get("fingerprint") == fingerprint:
+            model = load_model(paths["checkpoint"])
+            first_epoch, elapsed_before = int(ckpt["epoch"]) + 1, float(ckpt["seconds"])
+            _truncate_history(paths["history"], int(ckpt["epoch"]))
+            if progress:
+                print(f"resuming {out} after epoch {first_epoch} of {epochs}")
+    if first_epoch == 0:
+        metadata = {"t_min_C": info["t_min_C"], "step_K": info["step_K"], "n_T": info["n_T"],
+                    "cooling_rates": info["cooling_rates"], "subset": info["subset"],
+                    "profile": info["profile"], "data_fingerprint": info["fingerprint"],
+                    "loss_weights": list(weights), "seed": seed, "model_name": model_name or ""}
+        model = build_model(info["n_rates"], info["n_T"], config, metadata, profile.learning_rate)
+        paths["history"].unlink(missing_ok=True)
+
+    timer = _EpochSeconds(elapsed_before)
+    callbacks = [timer, keras.callbacks.CSVLogger(paths["history"], append=True),
+                 _Checkpoint(paths, fingerprint, timer)]
+    if first_epoch < epochs:
+        model.fit(_epoch_stream(train, first_epoch), steps_per_epoch=len(train), epochs=epochs,
+                  initial_epoch=first_epoch, validation_data=_epoch_stream(val, 0), validation_steps=len(val),
+                  callbacks=callbacks,
+                  shuffle=False, verbose=(1 if sys.stdout.isatty() else 2) if progress else 0)
+    train.close()
+    with atomic_output(out) as tmp:
+        _save(model, tmp)
+    mae = _validation_mae(model, val)
+    meta = {"fingerprint": fingerprint, "settings": settings, "data": str(data), "model": str(out),
+            "model_name": model_name, "subset": info["subset"], "profile": info["profile"], "epochs": epochs,
+            "loss_weights": list(weights), "attention": attention,
+            "train_samples": int(train.indices.size), "validation_samples": int(val.indices.size),
+            "seconds": timer.total_seconds, "seconds_per_epoch": timer.total_seconds / max(epochs, 1),
+            "validation_mae": mae, "history": str(paths["history"])}
+    with atomic_output(paths["meta"]) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2))
+    val.close()
+    paths["checkpoint"].unlink(missing_ok=True)
+    paths["checkpoint_meta"].unlink(missing_ok=True)
+    return meta
+
+
+def _save(model, tmp: Path) -> None:
+    """model.save insists on a .keras suffix: save beside, then move onto the temporary name."""
+    staged = tmp.with_name(tmp.name + ".keras")
+    try:
+        model.save(staged)
+        staged.replace(tmp)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+class _EpochSeconds(keras.callbacks.Callback):
+    """Seconds per epoch into the logs (so the CSV logger that runs next records them)."""
+
+    def __init__(self, elapsed_before: float):
+        super().__init__()
+        self.total_seconds = elapsed_before
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        self.total_seconds += seconds
+        if logs is not None:
+            logs["epoch_seconds"] = seconds
+
+
+class _Checkpoint(keras.callbacks.Callback):
+    """After the epoch is logged: model and optimizer state, atomically, with the epoch number."""
+
+    def __init__(self, paths: dict, fingerprint: str, timer: _EpochSeconds):
+        super().__init__()
+        self.paths, self.fingerprint, self.timer = paths, fingerprint, timer
+
+    def on_epoch_end(self, epoch, logs=None):
+        with atomic_output(self.paths["checkpoint"]) as tmp:
+            _save(self.model, tmp)
+        with atomic_output(self.paths["checkpoint_meta"]) as tmp:
+            tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "epoch": epoch,
+                                       "seconds": self.timer.total_seconds}))
+
+
+def _validation_mae(model, reader: SubsetReader) -> dict:
+    """MAE of each parameter on the validation split, physical units (Δh* in kJ/mol)."""
+    errors = [np.abs(model.predict(x, verbose=0) - y) for x, y in reader.batches(0)]
+    e = np.concatenate(errors).mean(axis=0)
+    return {"dh_kJ_per_mol": float(e[0] / 1e3), "ln_A": float(e[1]), "x": float(e[2]), "beta": float(e[3])}
+
+
+def _truncate_history(path: Path, last_epoch: int) -> None:
+    """Keep the history rows of epochs <= last_epoch (a crash may have logged one more)."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines()
+    kept = lines[:1] + [line for line in lines[1:] if line and int(float(line.split(",")[0])) <= last_epoch]
+    path.write_text("\n".join(kept) + "\n")
+
+
+def read_history(path: str | Path) -> dict[str, np.ndarray]:
+    """The history CSV of a training run as columns."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]} if rows else {}
+

@@ -1,0 +1,414 @@
+"""Numba kernels of the TNM simulation: one temperature history in, fictive temperatures out.
+
+A history is three arrays of equal length N, one entry per step k:
+``T_K[k]`` the temperature after the k-th jump (K), ``dT_K[k]`` the jump (K) and ``dt_s[k]``
+the isothermal hold that follows it (s).  Before step 0 the sample is in equilibrium at
+``T_K[0] - dT_K[0]``.  Both kernels return Tf after each hold (K).
+
+The relaxation time of Eq. (2) is only ever handled as its logarithm:
+``ln tau = ln_A + x*dh_R/T + (1-x)*dh_R/Tf`` and the reduced-time increment of step k is
+``ln delta_k = ln dt_k - ln tau(T_k, Tf_{k-1})``.  Nothing is exponentiated before it is
+clipped, so no corner of the parameter space overflows.
+
+Written as Tf_n = T_n - sum_j dT_j * phi(S_jn), with S_jn = sum_{k=j..n} delta_k the reduced
+time elapsed since jump j, both kernels avoid the cumulative reduced time xi_n of Eq. (4):
+in the liquid xi grows beyond 1e200 and its differences would lose every digit.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .constants import ZERO_CELSIUS_K
+
+#: ln delta is clipped here: delta = e**700 already relaxes every mode completely.
+_LN_DELTA_MAX = 700.0
+#: Below this per-step decay a = delta/tau a mode is advanced by a Taylor series.
+_A_TAYLOR = 0.1
+_LN_A_TAYLOR = math.log(_A_TAYLOR)
+#: Decay factors smaller than this are flushed to zero: a mode so flushed would keep less
+#: than 1e-9 of the last jump (< 1e-10 K at 0.1 K steps), and that error does not accumulate.
+_E_FLUSH = 1e-9
+
+
+@numba.njit(cache=True, inline="always")
+def ln_tau(T_K, Tf_K, ln_A, dh_R_K, x):
+    """ln of the TNM relaxation time (Eq. 2) in s; dh_R_K = dh/R in K."""
+    return ln_A + x * dh_R_K / T_K + (1.0 - x) * dh_R_K / Tf_K
+
+
+@numba.njit(cache=True)
+def exact_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, beta):
+    """Direct O(N^2) sum of Eq. (4): the reference simulator.  Returns Tf (K) per step."""
+    n = T_K.size
+    tf = np.empty(n)
+    elapsed = np.zeros(n)  # S_j: reduced time since jump j
+    tf_prev = T_K[0] - dT_K[0]
+    for k in range(n):
+        ln_delta = -np.inf
+        if dt_s[k] > 0.0:
+            ln_delta = min(math.log(dt_s[k]) - ln_tau(T_K[k], tf_prev, ln_A, dh_R_K, x), _LN_DELTA_MAX)
+        delta = math.exp(ln_delta)
+        memory = 0.0
+        for j in range(k + 1):
+            s = min(elapsed[j] + delta, 1e300)
+            elapsed[j] = s
+            memory += dT_K[j] * math.exp(-(s ** beta))
+        tf_prev = T_K[k] - memory
+        tf[k] = tf_prev
+    return tf
+
+
+#: Only reassociation and contraction: infinities and NaN keep their IEEE meaning.
+_FAST = {"reassoc", "contract"}
+
+
+@numba.njit(cache=True, inline="always")
+def _exp_neg_seed(a):
+    """exp(-a) for 0 <= a < 0.2 by its 12-term Taylor series in Horner form (error < 1e-17)."""
+    e = 1.0 - a * (1.0 / 12.0)
+    e = 1.0 - a * (1.0 / 11.0) * e
+    e = 1.0 - a * (1.0 / 10.0) * e
+    e = 1.0 - a * (1.0 / 9.0) * e
+    e = 1.0 - a * (1.0 / 8.0) * e
+    e = 1.0 - a * (1.0 / 7.0) * e
+    e = 1.0 - a * (1.0 / 6.0) * e
+    e = 1.0 - a * (1.0 / 5.0) * e
+    e = 1.0 - a * (1.0 / 4.0) * e
+    e = 1.0 - a * (1.0 / 3.0) * e
+    e = 1.0 - a * (1.0 / 2.0) * e
+    return 1.0 - a * e
+
+
+@numba.njit(cache=True, fastmath=_FAST)
+def prony_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta):
+    """Advance every Prony mode by one jump dT (K) and a hold of reduced length e**ln_delta.
+
+    Mode i holds M_i = sum_j dT_j exp(-S_j/tau_i); the update is M_i <- (M_i + dT) e_i with
+    e_i = exp(-a_i), a_i = delta/tau_i = a_0 * 2**(i/m).  Returns sum_i w_i M_i = T - Tf (K).
+    Slow modes (a_i < 0.1) use an 8-term Taylor series of e_i (error < 3e-13); each of the
+    m = ``chains`` chains of faster modes starts from a Taylor series too (its first mode has
+    a in [0.1, 0.2)), then e_{i+m} = e_i**2, until e drops below 1e-9 and the rest of the
+    chain is zero.  One exp per step in all.
+    """
+    n = weights.size
+    step = math.log(2.0) / chains
+    ln_a0 = ln_delta - ln_tau_max  # ln(delta / tau_0)
+    if ln_a0 < _LN_A_TAYLOR - n * step:
+        first_fast = n
+    else:
+        first_fast = min(max(0, int(math.ceil((_LN_A_TAYLOR - ln_a0) / step))), n)
+    a0 = math.exp(min(max(ln_a0, -700.0), 7.0))
+    acc = 0.0
+    for i in range(first_fast):
+        a = a0 * pow2_up[i]
+        e = 1.0 - a * (1.0 - a * 0.5 * (1.0 - a * (1.0 / 3.0) * (1.0 - a * 0.25 * (1.0 - a * 0.2 * (
+            1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0)))))))
+        m = (modes[i] + dT) * e
+        modes[i] = m
+        acc += weights[i] * m
+    for c in range(min(chains, n - first_fast)):
+        i = first_fast + c
+        if first_fast > 0:
+            e = _exp_neg_seed(a0 * pow2_up[i])  # a in [0.1, 0.2): no exp needed
+        else:
+            e = math.exp(-min(a0 * pow2_up[i], 1e3))
+        while i < n and e >= _E_FLUSH:
+            m = (modes[i] + dT) * e
+            modes[i] = m
+            acc += weights[i] * m
+            e = e * e
+            i += chains
+        while i < n:
+            modes[i] = 0.0
+            i += chains
+    return acc
+
+
+@numba.njit(cache=True)
+def pow2_table(n, chains):
+    """2**(k/chains) for k = 0..n-1: a_k / a_0 of modes on the lattice."""
+    return np.exp(np.arange(n) * (math.log(2.0) / chains))
+
+
+@numba.njit(cache=True)
+def fast_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, weights, chains, ln_tau_max):
+    """Prony-series recursion, O(N*M): Tf (K) after each step of a history."""
+    n = T_K.size
+    modes = np.zeros(weights.size)
+    pow2_up = pow2_table(weights.size, chains)
+    tf = np.empty(n)
+    tf_prev = T_K[0] - dT_K[0]
+    for k in range(n):
+        ln_delta = -np.inf
+        if dt_s[k] > 0.0:
+            ln_delta = min(math.log(dt_s[k]) - ln_tau(T_K[k], tf_prev, ln_A, dh_R_K, x), _LN_DELTA_MAX)
+        tf_prev = T_K[k] - prony_advance(modes, weights, chains, ln_tau_max, pow2_up, dT_K[k], ln_delta)
+        tf[k] = tf_prev
+    return tf
+
+
+@numba.njit(cache=True)
+def chr_history(t_min_C, step_K, idx_lo, idx_hi, cooling_K_per_s, heating_K_per_s):
+    """Discretised CHR cycles on the grid lattice T = t_min_C + idx*step_K (°C).
+
+    Starts in equilibrium at idx_hi; for each cooling rate: cool to idx_lo, heat back to
+    idx_hi.  Returns (T_K, dT_K, dt_s, heat_start) where heat_start[r] is the index of the
+    first step of the r-th heating scan.
+    """
+    span = idx_hi - idx_lo
+    n_rates = cooling_K_per_s.size
+    n = 2 * span * n_rates
+    T_K = np.empty(n)
+    dT_K = np.empty(n)
+    dt_s = np.empty(n)
+    heat_start = np.empty(n_rates, dtype=np.int64)
+    k = 0
+    for r in range(n_rates):
+        hold_cool = step_K / cooling_K_per_s[r]
+        for s in range(1, span + 1):
+            T_K[k] = ZERO_CELSIUS_K + t_min_C + (idx_hi - s) * step_K
+            dT_K[k] = -step_K
+            dt_s[k] = hold_cool
+            k += 1
+        heat_start[r] = k
+        hold_heat = step_K / heating_K_per_s
+        for s in range(1, span + 1):
+            T_K[k] = ZERO_CELSIUS_K + t_min_C + (idx_lo + s) * step_K
+            dT_K[k] = step_K
+            dt_s[k] = hold_heat
+            k += 1
+    return T_K, dT_K, dt_s, heat_start
+
+
+@numba.njit(cache=True)
+def tg_estimate_K(ln_A, dh_R_K, q_K_per_s):
+    """Temperature (K) where the equilibrium relaxation time equals R*T^2/(dh*q).
+
+    That is where a ramp at rate q (K/s) takes about one relaxation time to cross the
+    transition width R*T^2/dh: a cheap estimate of the glass transition on that ramp.
+    Solved by Newton's method in u = 1/T (the equation is concave and monotone in u).
+    """
+    u = 1.0 / 500.0
+    c = ln_A + math.log(dh_R_K * q_K_per_s)
+    for _ in range(100):
+        f = c + dh_R_K * u + 2.0 * math.log(u)
+        u_new = u - f / (dh_R_K + 2.0 / u)
+        if u_new <= 0.0:
+            u_new = 0.5 * u
+        if abs(u_new - u) < 1e-14 * u:
+            u = u_new
+            break
+        u = u_new
+    return 1.0 / u
+
+
+@numba.njit(cache=True)
+def _scan_cp(tf, heat_start, span, r, s, step_K):
+    """Cp^N at heating step s (1..span) of scan r."""
+    k = heat_start[r] + s - 1
+    return (tf[k] - tf[k - 1]) / step_K
+
+
+@numba.njit(cache=True)
+def _significant_range(tf, heat_start, span, step_K, tol):
+    """First and last heating step (1..span) where any scan is off 0 / off 1 by > tol.
+
+    Returns (first, last); first = span+1 if no scan ever leaves 0, last = 0 if every scan
+    is at 1 throughout.
+    """
+    first = span + 1
+    last = 0
+    for r in range(heat_start.size):
+        for s in range(1, span + 1):
+            if abs(_scan_cp(tf, heat_start, span, r, s, step_K)) > tol:
+                if s < first:
+                    first = s
+                break
+        for s in range(span, 0, -1):
+            if abs(_scan_cp(tf, heat_start, span, r, s, step_K) - 1.0) > tol:
+                if s > last:
+                    last = s
+                break
+    return first, last
+
+
+#: Coarse steps per ramp used to locate the transition before the fine simulation.
+COARSE_STEPS = 120
+
+
+@numba.njit(cache=True)
+def chr_window_K(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
+                 cooling_K_per_s, heating_K_per_s, tol):
+    """Cycle bounds (T_lo, T_hi) in K such that every heating scan starts with |Cp^N| <= tol
+    and ends with |Cp^N - 1| <= tol.
+
+    An analytic first guess (glass tail Cp ~ (t/tau_glass)**beta, liquid tail
+    exp(-xi**beta)) is refined by coarse simulations of the slowest and the fastest
+    cooling cycle: widened while a tail is cut, narrowed to the significant range plus a
+    pad.  Returns (T_lo, T_hi, ok); ok is False if no window was found in 16 passes.
+    """
+    q_all = np.append(cooling_K_per_s, heating_K_per_s)
+    tg_slow = tg_estimate_K(ln_A, dh_R_K, q_all.min())
+    tg_fast = tg_estimate_K(ln_A, dh_R_K, q_all.max())
+    u_lo = 1.0 / tg_slow + 1.5 * math.log(1.0 / tol) / (beta * x * dh_R_K)
+    u_hi = 1.0 / tg_fast - 1.5 * math.log(math.log(1.0 / tol)) / (beta * dh_R_K)
+    T_lo = max(1.0 / u_lo, 1.0)
+    T_hi = 1.0 / u_hi if u_hi > 0.5 / tg_fast else 2.0 * tg_fast
+    extremes = np.array([cooling_K_per_s.min(), cooling_K_per_s.max()])
+    refinements = 0
+    for _ in range(16):
+        step = (T_hi - T_lo) / COARSE_STEPS
+        T_K, dT_K, dt_s, heat_start = chr_history(T_lo - ZERO_CELSIUS_K, step, 0, COARSE_STEPS,
+                                                  extremes, heating_K_per_s)
+        tf = fast_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, weights, chains, ln_tau_max)
+        # a quarter of the tolerance: the fine grid sees slightly larger tails at the edges
+        first, last = _significant_range(tf, heat_start, COARSE_STEPS, step, 0.25 * tol)
+        width = T_hi - T_lo
+        grow = 0.5 * width if refinements == 0 else 0.25 * width
+        if first > COARSE_STEPS:  # no transition seen: it lies beyond one of the ends
+            T_lo = max(T_lo - width, 1.0)
+            T_hi = T_hi + width
+            continue
+        cut_low = first <= 2 and T_lo > 1.0
+        cut_high = last >= COARSE_STEPS - 1
+        if cut_low or cut_high:
+            if cut_low:
+                T_lo = max(T_lo - grow, 1.0)
+            if cut_high:
+                T_hi = T_hi + grow
+            continue
+        pad = 2.0 * step + 0.02 * (last - first) * step
+        new_lo = max(T_lo + first * step - pad, 1.0)
+        new_hi = T_lo + last * step + pad
+        if refinements < 2 and new_hi - new_lo < 0.6 * width:
+            T_lo, T_hi = new_lo, new_hi  # look again at finer resolution
+            refinements += 1
+            continue
+        # Heating through the liquid, Tf lags T by q*tau_eq, so Cp^N - 1 = q*tau_eq*dh/(R T^2);
+        # a coarse history relaxes fully within each long hold and misses that tail.
+        liquid_tail = tg_estimate_K(ln_A, dh_R_K, heating_K_per_s / (0.25 * tol))
+        return new_lo, max(new_hi, liquid_tail), True
+    return T_lo, T_hi, False
+
+
+@numba.njit(cache=True)
+def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
+                   cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
+                   idx_lo, idx_hi, exact, cp_out, tf_prime_K_out):
+    """Simulate CHR cycles between lattice indices idx_lo < idx_hi and write Cp^N on the grid.
+
+    cp_out[r, i] receives (Tf(T_i) - Tf(T_i - step)) / step on heating scan r for
+    T_i = t_min_C + i*step_K inside the cycle window, 0 below and 1 above it.
+    tf_prime_K_out[r] receives Tf at the start of heating scan r (K).
+    """
+    T_K, dT_K, dt_s, heat_start = chr_history(t_min_C, step_K, idx_lo, idx_hi,
+                                              cooling_K_per_s, heating_K_per_s)
+    if exact:
+        tf = exact_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, beta)
+    else:
+        tf = fast_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, weights, chains, ln_tau_max)
+    span = idx_hi - idx_lo
+    for r in range(heat_start.size):
+        tf_prime_K_out[r] = tf[heat_start[r] - 1]
+        for i in range(n_T):
+            s = i - idx_lo
+            if s <= 0:
+                cp_out[r, i] = 0.0
+            elif s > span:
+                cp_out[r, i] = 1.0
+            else:
+                cp_out[r, i] = _scan_cp(tf, heat_start, span, r, s, step_K)
+    first_cp = 0.0
+    last_cp = 0.0
+    for r in range(heat_start.size):
+        first_cp = max(first_cp, abs(_scan_cp(tf, heat_start, span, r, 1, step_K)))
+        last_cp = max(last_cp, abs(_scan_cp(tf, heat_start, span, r, span, step_K) - 1.0))
+    return first_cp, last_cp
+
+
+#: Sample status codes returned by the batch simulator.
+STATUS_OK = 0
+STATUS_NO_WINDOW = 1      # the adaptive window search did not converge
+STATUS_EDGE = 2           # a scan starts or ends off 0 / 1 by more than the tolerance
+STATUS_OFF_GRID = 3       # the window reaches below t_min or above t_max of the grid
+
+
+@numba.njit(cache=True)
+def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
+               cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
+               fixed_lo, fixed_hi, tol, exact, cp_out, tf_prime_K_out, window_out, edge_out):
+    """One parameter set: choose the cycle window (unless fixed), simulate, fill cp_out.
+
+    fixed_lo / fixed_hi are lattice indices of user-given cycle bounds or a huge negative
+    sentinel (< -2**60) for "choose adaptively".  window_out receives the lattice indices
+    (lo, hi) used.  Returns a status code (STATUS_*).
+    """
+    status = STATUS_OK
+    auto_lo = fixed_lo < -(2 ** 60)
+    auto_hi = fixed_hi < -(2 ** 60)
+    lo = fixed_lo
+    hi = fixed_hi
+    if auto_lo or auto_hi:
+        T_lo, T_hi, ok = chr_window_K(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
+                                      cooling_K_per_s, heating_K_per_s, tol)
+        if not ok:
+            status = STATUS_NO_WINDOW
+        # An automatic window is kept within the grid widened by a quarter of its range on
+        # either side: what lies further out is never seen, and a set whose transition lies
+        # far off the grid (a wild prediction, say) must not need an unbounded history.
+        pad = (n_T - 1) // 4
+        floor_idx = int(math.ceil((1.0 - ZERO_CELSIUS_K - t_min_C) / step_K))
+        lo_f = (T_lo - ZERO_CELSIUS_K - t_min_C) / step_K if math.isfinite(T_lo) else -1e18
+        hi_f = (T_hi - ZERO_CELSIUS_K - t_min_C) / step_K if math.isfinite(T_hi) else 1e18
+        if auto_lo:
+            lo = max(int(math.floor(max(lo_f, -pad - 1.0))), -pad, floor_idx)
+        if auto_hi:
+            hi = int(math.ceil(min(hi_f, n_T - 1.0 + pad)))
+        if (auto_lo and lo_f < -pad) or (auto_hi and hi_f > n_T - 1 + pad):
+            status = STATUS_OFF_GRID
+        if hi <= lo + 1:
+            hi = lo + 2
+    for attempt in range(4):
+        first_cp, last_cp = chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
+                                           cooling_K_per_s, heating_K_per_s, t_min_C, step_K,
+                                           n_T, lo, hi, exact, cp_out, tf_prime_K_out)
+        widen = max((hi - lo) // 20, 4)
+        grew = False
+        if first_cp > tol and auto_lo and attempt < 3 and status != STATUS_OFF_GRID:
+            floor_idx = int(math.ceil((1.0 - ZERO_CELSIUS_K - t_min_C) / step_K))
+            if lo > max(floor_idx, -((n_T - 1) // 4)):
+                lo = max(lo - widen, floor_idx, -((n_T - 1) // 4))
+                grew = True
+        if last_cp > tol and auto_hi and attempt < 3 and status != STATUS_OFF_GRID:
+            if hi < n_T - 1 + (n_T - 1) // 4:
+                hi = min(hi + widen, n_T - 1 + (n_T - 1) // 4)
+                grew = True
+        if not grew:
+            break
+    window_out[0] = lo
+    window_out[1] = hi
+    edge_out[0] = first_cp
+    edge_out[1] = last_cp
+    if status == STATUS_OK and (first_cp > tol or last_cp > tol):
+        status = STATUS_EDGE
+    if status == STATUS_OK and (lo < 0 or hi > n_T - 1):
+        status = STATUS_OFF_GRID
+    return status
+
+
+@numba.njit(cache=True, parallel=True)
+def chr_batch(ln_A, dh_R_K, x, beta, beta_index, weights, chains, ln_tau_max, n_modes,
+              cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
+              fixed_lo, fixed_hi, tol, exact, cp_out, tf_prime_K_out, window_out, edge_out, status_out):
+    """chr_sample over samples in parallel; Prony tables are rows of ``weights`` picked by
+    ``beta_index`` (row b holds n_modes[b] weights)."""
+    for n in numba.prange(ln_A.size):
+        b = beta_index[n]
+        status_out[n] = chr_sample(ln_A[n], dh_R_K[n], x[n], beta[n],
+                                   weights[b, :n_modes[b]], chains[b], ln_tau_max[b],
+                                   cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
+                                   fixed_lo, fixed_hi, tol, exact,
+                                   cp_out[n], tf_prime_K_out[n], window_out[n], edge_out[n])

@@ -1,0 +1,272 @@
+"""TNM simulation of DSC heating scans: the public simulator API.
+
+Units: dh in J/mol, ln_a = ln(A/s), temperatures in °C, rates in K/min, step in K.
+The signal of a heating scan is sampled on the grid T_i = t_min + i*step; the value at T_i
+is (Tf(T_i) - Tf(T_i - step)) / step, exactly 0 below and 1 above the simulated window.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import xarray as xr
+
+from ..errors import TNMInputError
+from . import kernels
+from .constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+from .grid import SignalGrid
+from .program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN, Program
+from .prony import prony_series
+#: Adaptive cycle windows: each heating scan starts within this of 0 and ends within it of 1.
+WINDOW_TOLERANCE = 1e-3
+#: User-given cycle bounds must bracket the transition to within this (else: error).
+BRACKET_TOLERANCE = 1e-2
+METHODS = ("fast", "exact")
+#: Smallest β the simulators accept: below it the KWW spectrum spans so many decades that the
+#: Prony series (and the adaptive window built on it) would need thousands of modes.
+BETA_MIN = 0.1
+#: Largest number of history steps a simulation may have (memory guard; ~10 MB per sample).
+MAX_STEPS = 2_000_000
+_AUTO = -(2 ** 62)
+
+
+class WindowWarning(UserWarning):
+    """The signal of some parameter sets does not fit the grid or its window search failed."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Output of :func:`simulate_chr_details`.
+
+    cp : (n, n_rates, n_T) Cp^N on the grid; tf_prime_C : (n, n_rates) fictive temperature
+    at the start of each heating scan (°C); window_C : (n, 2) cycle bounds used (°C);
+    edge : (n, 2) max |Cp^N| at the first and |Cp^N - 1| at the last heating step;
+    status : (n,) kernels.STATUS_* code.
+    """
+
+    cp: np.ndarray
+    tf_prime_C: np.ndarray
+    window_C: np.ndarray
+    edge: np.ndarray
+    status: np.ndarray
+
+
+def check_parameters(params: np.ndarray) -> np.ndarray:
+    """Validate an (n, 4) array of (dh J/mol, ln A, x, beta); returns it as float64."""
+    try:
+        params = np.asarray(params, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TNMInputError(f"parameters must be numbers: {exc}") from None
+    if params.ndim == 1:
+        params = params[None, :]
+    if params.ndim != 2 or params.shape[1] != 4:
+        raise TNMInputError(f"parameters must have shape (n, 4) as (dh, ln_A, x, beta), got {params.shape}")
+    if not np.all(np.isfinite(params)):
+        raise TNMInputError("parameters contain NaN or infinity")
+    dh, _, x, beta = params.T
+    if np.any(dh <= 0):
+        raise TNMInputError(f"dh must be positive (J/mol), got {dh[dh <= 0][0]}")
+    for name, values in (("x", x), ("beta", beta)):
+        bad = (values <= 0) | (values > 1)
+        if np.any(bad):
+            raise TNMInputError(f"{name} must lie in (0, 1], got {values[bad][0]}")
+    if np.any(beta < BETA_MIN):
+        raise TNMInputError(f"beta below {BETA_MIN} is not supported (got {beta[beta < BETA_MIN][0]}): "
+                            "its relaxation spans too many decades for the simulator")
+    return params
+
+
+def _check_rates(cooling_rates, heating_rate) -> tuple[np.ndarray, float]:
+    try:
+        cooling = np.asarray(cooling_rates, dtype=float).ravel()
+        heating = float(heating_rate)
+    except (TypeError, ValueError) as exc:
+        raise TNMInputError(f"rates must be numbers: {exc}") from None
+    if cooling.size == 0:
+        raise TNMInputError("at least one cooling rate is needed")
+    if not np.all(np.isfinite(cooling)) or np.any(cooling <= 0):
+        raise TNMInputError(f"cooling rates must be positive (K/min), got {cooling.tolist()}")
+    if not math.isfinite(heating) or heating <= 0:
+        raise TNMInputError(f"heating rate must be positive (K/min), got {heating}")
+    return cooling, heating
+
+
+def prony_tables(betas: np.ndarray):
+    """Pack the Prony series of the distinct betas for the batch kernel.
+
+    Returns (beta_index per sample, weights (n_beta, max_modes), chains, ln_tau_max, n_modes).
+    """
+    unique, beta_index = np.unique(betas, return_inverse=True)
+    series = [prony_series(float(b)) for b in unique]
+    n_modes = np.array([s.weights.size for s in series], dtype=np.int64)
+    weights = np.zeros((unique.size, n_modes.max()))
+    for row, s in zip(weights, series):
+        row[: s.weights.size] = s.weights
+    chains = np.array([s.chains for s in series], dtype=np.int64)
+    ln_tau_max = np.array([s.ln_tau_max for s in series])
+    return beta_index.astype(np.int64), weights, chains, ln_tau_max, n_modes
+
+
+def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
+                         heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
+                         t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
+                         cycle_min: float | None = None, cycle_max: float | None = None,
+                         method: str = "fast", dtype=np.float64,
+                         window_tolerance: float = WINDOW_TOLERANCE) -> BatchResult:
+    """Simulate the CHR heating scans of many parameter sets; everything the kernel reports.
+
+    Same arguments as :func:`simulate_chr_batch`, plus ``dtype`` of the returned signals
+    and ``window_tolerance`` of the adaptive cycle window.
+    """
+    params = check_parameters(params)
+    cooling, heating = _check_rates(cooling_rates, heating_rate)
+    grid = SignalGrid(float(t_min), float(t_max), float(step))
+    if method not in METHODS:
+        raise TNMInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    fixed = []
+    for name, value in (("cycle_min", cycle_min), ("cycle_max", cycle_max)):
+        if value is None:
+            fixed.append(_AUTO)
+            continue
+        value = float(value)
+        if not math.isfinite(value) or value <= -ZERO_CELSIUS_K + grid.step_K:
+            raise TNMInputError(f"{name} must be a temperature above absolute zero (°C), got {value}")
+        fixed.append(grid.index_of(value))
+    if cycle_min is not None and cycle_max is not None:
+        if not fixed[0] < fixed[1]:
+            raise TNMInputError(f"cycle_min ({cycle_min} °C) must be below cycle_max ({cycle_max} °C)")
+        steps = 2 * (fixed[1] - fixed[0]) * cooling.size
+        if steps > MAX_STEPS:
+            raise TNMInputError(f"cycles from {cycle_min} to {cycle_max} °C at {grid.step_K} K steps need "
+                                f"{steps:,} steps (limit {MAX_STEPS:,}); narrow them or use a larger step")
+
+    n = params.shape[0]
+    dh, ln_a, x, beta = (np.ascontiguousarray(c) for c in params.T)
+    beta_index, weights, chains, ln_tau_max, n_modes = prony_tables(beta)
+    cp = np.empty((n, cooling.size, grid.n_T), dtype=dtype)
+    tf_prime_K = np.empty((n, cooling.size))
+    window = np.empty((n, 2), dtype=np.int64)
+    edge = np.empty((n, 2))
+    status = np.empty(n, dtype=np.int64)
+    kernels.chr_batch(ln_a, dh / R_J_PER_MOL_K, x, beta, beta_index, weights, chains, ln_tau_max,
+                      n_modes, cooling / 60.0, heating / 60.0, grid.t_min_C, grid.step_K, grid.n_T,
+                      fixed[0], fixed[1], float(window_tolerance), method == "exact",
+                      cp, tf_prime_K, window, edge, status)
+    window_C = grid.t_min_C + window * grid.step_K
+    if cycle_min is not None or cycle_max is not None:
+        bad = np.nonzero(((edge[:, 0] > BRACKET_TOLERANCE) & (cycle_min is not None))
+                         | ((edge[:, 1] > BRACKET_TOLERANCE) & (cycle_max is not None)))[0]
+        if bad.size:
+            k = bad[0]
+            raise TNMInputError(
+                f"cycle bounds [{window_C[k, 0]:g}, {window_C[k, 1]:g}] °C do not bracket the glass "
+                f"transition of parameter set {k}: the heating scans start at |Cp^N| = {edge[k, 0]:.3g} "
+                f"and end at |Cp^N - 1| = {edge[k, 1]:.3g} (need both <= {BRACKET_TOLERANCE:g}); "
+                "widen them or leave them out to choose them automatically")
+    problems = np.count_nonzero(status != kernels.STATUS_OK)
+    if problems:
+        warnings.warn(f"{problems} of {n} parameter sets: signal not fully inside the grid "
+                      f"[{grid.t_min_C:g}, {grid.t_max_C:g}] °C or window not settled to "
+                      f"{window_tolerance:g} (see BatchResult.status)", WindowWarning, stacklevel=2)
+    return BatchResult(cp, tf_prime_K - ZERO_CELSIUS_K, window_C, edge, status)
+
+
+def simulate_chr_batch(params, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
+                       heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
+                       t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
+                       cycle_min: float | None = None, cycle_max: float | None = None,
+                       method: str = "fast") -> np.ndarray:
+    """Cp^N heating scans of many parameter sets, in parallel (numba threads).
+
+    Parameters
+    ----------
+    params : array (n, 4)
+        Rows of (dh J/mol, ln A with A in s, x, beta).
+    cooling_rates : K/min, one CHR cycle each (default: the paper's 0.5, 1, 2, 5, 10, 20).
+    heating_rate : K/min of every heating scan (default 10).
+    t_min, t_max, step : the signal grid in °C and K.
+    cycle_min, cycle_max : cycle bounds T0, T1 (°C); None chooses them per parameter set so
+        that every heating scan starts in the glass and ends in the liquid.
+    method : "fast" (Prony recursion) or "exact" (direct sum of Eq. 4, O(N^2)).
+
+    Returns
+    -------
+    numpy array (n, n_rates, n_T) of Cp^N (dimensionless).
+    """
+    return simulate_chr_details(params, cooling_rates=cooling_rates, heating_rate=heating_rate,
+                                t_min=t_min, t_max=t_max, step=step, cycle_min=cycle_min,
+                                cycle_max=cycle_max, method=method).cp
+
+
+def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
+                 cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
+                 heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
+                 t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
+                 cycle_min: float | None = None, cycle_max: float | None = None,
+                 method: str = "fast") -> xr.Dataset:
+    """Cp^N of the heating scans of one parameter set as an xarray Dataset.
+
+    ``dh`` in J/mol, ``ln_a`` = ln(A/s); other arguments as :func:`simulate_chr_batch`.
+    The Dataset holds ``cp`` (dims ``cooling_rate`` in K/min and ``T`` in °C), ``tf_prime``
+    (°C, Tf at the start of each heating scan) and the parameters, program and window as
+    attributes.
+    """
+    result = simulate_chr_details([[dh, ln_a, x, beta]], cooling_rates=cooling_rates,
+                                  heating_rate=heating_rate, t_min=t_min, t_max=t_max, step=step,
+                                  cycle_min=cycle_min, cycle_max=cycle_max, method=method)
+    grid = SignalGrid(float(t_min), float(t_max), float(step))
+    rates = np.asarray(cooling_rates, dtype=float).ravel()
+    ds = xr.Dataset(
+        {
+            "cp": (("cooling_rate", "T"), result.cp[0],
+                   {"long_name": "normalised heat capacity Cp^N = dTf/dT", "units": "1"}),
+            "tf_prime": (("cooling_rate",), result.tf_prime_C[0],
+                         {"long_name": "fictive temperature at the start of the heating scan",
+                          "units": "degC"}),
+        },
+        coords={
+            "cooling_rate": ("cooling_rate", rates, {"long_name": "cooling rate before the scan", "units": "K/min"}),
+            "T": ("T", grid.T_C, {"long_name": "temperature", "units": "degC"}),
+        },
+        attrs={
+            "dh_J_per_mol": float(dh), "ln_A": float(ln_a), "x": float(x), "beta": float(beta),
+            "A_units": "s", "heating_rate_K_per_min": float(heating_rate),
+            "cycle_min_C": float(result.window_C[0, 0]), "cycle_max_C": float(result.window_C[0, 1]),
+            "step_K": float(step), "method": method, "status": int(result.status[0]),
+            "program": "CHR cycles: equilibrium at cycle_max_C, then per cooling rate cool to "
+                       "cycle_min_C and heat back to cycle_max_C",
+        },
+    )
+    return ds
+
+
+def simulate_program(program: Program, dh: float, ln_a: float, x: float, beta: float, *,
+                     step: float = 0.1, method: str = "fast") -> xr.Dataset:
+    """Fictive temperature along any temperature program (one parameter set).
+
+    Returns a Dataset over ``step`` (one entry per discretisation step) with ``time_s``,
+    ``T_C``, ``Tf_C`` and ``segment`` (index of the program segment).
+    """
+    (dh, ln_a, x, beta), = check_parameters([[dh, ln_a, x, beta]])
+    if method not in METHODS:
+        raise TNMInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    history = program.discretise(step)
+    dh_R = dh / R_J_PER_MOL_K
+    if method == "exact":
+        tf = kernels.exact_tf(history.T_K, history.dT_K, history.dt_s, ln_a, dh_R, x, beta)
+    else:
+        s = prony_series(beta)
+        tf = kernels.fast_tf(history.T_K, history.dT_K, history.dt_s, ln_a, dh_R, x,
+                             s.weights, s.chains, s.ln_tau_max)
+    return xr.Dataset(
+        {
+            "time_s": ("step", history.time_s, {"units": "s"}),
+            "T_C": ("step", history.T_K - ZERO_CELSIUS_K, {"units": "degC"}),
+            "Tf_C": ("step", tf - ZERO_CELSIUS_K, {"units": "degC", "long_name": "fictive temperature"}),
+            "segment": ("step", history.segment),
+        },
+        attrs={"dh_J_per_mol": dh, "ln_A": ln_a, "x": x, "beta": beta, "method": method},
+    )

@@ -1,0 +1,68 @@
+"""The study design as data (``study.yaml``): the seven models, the split, the share thresholds,
+the evaluation's Cp_max rule.  Loaded once at import; every other place reads it from here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+from ..errors import TNMInputError
+from .parameters import BY_NAME
+from .statespace import SUBSETS
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One of the study's models: trained on ``subset`` with ``loss_weights`` (Δh*, ln A, x, β)."""
+
+    name: str
+    subset: str
+    loss_weights: tuple[float, float, float, float]
+    title: str
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A row of the share table: AE of ``parameter`` below ``below`` (display units)."""
+
+    parameter: str
+    below: float
+    paper: str
+
+    @property
+    def below_stored_units(self) -> float:
+        """The threshold in the units the parameter is stored in (Δh*: J/mol)."""
+        return self.below * BY_NAME[self.parameter].units_per_display
+
+    @property
+    def label(self) -> str:
+        p = BY_NAME[self.parameter]
+        units = "" if p.display_units == "1" else f" {p.display_units}"
+        return f"{p.label}: AE < {self.below:g}{units}"
+
+
+def _load() -> tuple[dict, dict, tuple, float]:
+    raw = yaml.safe_load(resources.files("tnmlib.study").joinpath("study.yaml").read_text())
+    weights = {k: tuple(float(w) for w in v) for k, v in raw["loss_weights"].items()}
+    models = {}
+    for name, spec in raw["models"].items():
+        if spec["subset"] not in SUBSETS:
+            raise RuntimeError(f"study.yaml: model {name} names an unknown subset {spec['subset']!r}")
+        models[str(name)] = ModelSpec(str(name), spec["subset"], weights[spec["loss_weights"]], spec["title"])
+    thresholds = tuple(Threshold(t["parameter"], float(t["below"]), t["paper"]) for t in raw["thresholds"])
+    split = (int(raw["split"]["seed"]), tuple(float(f) for f in raw["split"]["fractions"]))
+    return weights, models, thresholds, float(raw["cp_max_limit"]), split
+
+
+LOSS_WEIGHTS, MODELS, THRESHOLDS, CP_MAX_LIMIT, (SPLIT_SEED, SPLIT_FRACTIONS) = _load()
+#: Loss weights (Δh*, ln A, x, β) of the paper's Eq. 12.
+PAPER_LOSS_WEIGHTS = LOSS_WEIGHTS["paper"]
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The study's model ``name`` (LU, RU, LB, RB, C, G, C-wlnA1)."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise TNMInputError(f"unknown model {name!r}; the study's models are {', '.join(MODELS)}") from None

@@ -1,0 +1,206 @@
+"""Book tooling the Makefile calls (``python tools/book.py COMMAND``): finishing executed notebooks,
+the per-profile table of contents and HTML build, a static HTML check, timing of make steps, and
+copying plotly.js and MathJax into the book (nothing is loaded from a CDN).  Not part of the
+installed package."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+
+def hide_parameters(notebook: Path) -> None:
+    """Tag papermill's parameter cells 'remove-cell' so the book does not show them."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, notebook)
+
+
+def finish(notebook: Path, profile: str, model: str | None = None) -> None:
+    """Prepare an executed notebook for the book: hide parameter cells, note the profile, and for a
+    training page title it after its model (the study file's title)."""
+    import nbformat
+
+    title = None
+    if model is not None:
+        from tnmlib.study.design import model_spec
+
+        title = f"Training: {model_spec(model).title}"
+    hide_parameters(notebook)
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            lines = cell.source.lstrip().splitlines()
+            if title:
+                lines[0] = f"# {title}"
+            lines.insert(1, f"\n*Built with the `{profile}` profile.*")
+            cell.source = "\n".join(lines)
+            break
+    nbformat.write(nb, notebook)
+
+
+def timed(log: Path, label: str, command: list[str]) -> int:
+    """Run ``command``, append "label,seconds,exit status" to the CSV ``log``; return its status."""
+    import subprocess
+    import time
+
+    start = time.perf_counter()
+    status = subprocess.call(command)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    new = not log.exists()
+    with open(log, "a") as f:
+        if new:
+            f.write("label,seconds,status\n")
+        f.write(f"{label},{time.perf_counter() - start:.1f},{status}\n")
+    return status
+
+
+def toc_path(profile: str) -> Path:
+    return Path("_build") / profile / "_toc.yml"
+
+
+def html_path(profile: str) -> Path:
+    return Path("_build") / profile / "html"
+
+
+def write_toc(profile: str, out: Path) -> None:
+    """The table of contents of one profile's book, from the template ``_toc.yml``: ``{profile}``
+    filled in, and an entry naming ``{model}`` repeated for each model of the study file."""
+    import yaml
+
+    from tnmlib.study.design import MODELS
+
+    def expand(entries):
+        result = []
+        for entry in entries:
+            entry = dict(entry)
+            if "sections" in entry:
+                entry["sections"] = expand(entry["sections"])
+            if "chapters" in entry:
+                entry["chapters"] = expand(entry["chapters"])
+            if "file" in entry:
+                entry["file"] = entry["file"].replace("{profile}", profile)
+                if "{model}" in entry["file"]:
+                    result += [{**entry, "file": entry["file"].replace("{model}", m)} for m in MODELS]
+                    continue
+            result.append(entry)
+        return result
+
+    toc = yaml.safe_load(Path("_toc.yml").read_text())
+    toc["parts"] = expand(toc["parts"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(toc, sort_keys=False, allow_unicode=True))
+
+
+def build(profile: str) -> int:
+    """Build one profile's HTML into _build/<profile>/html with Jupyter Book's Sphinx set-up."""
+    from jupyter_book.sphinx import build_sphinx
+
+    root = Path(".").absolute()
+    result = build_sphinx(root, root / html_path(profile), use_external_toc=True, noconfig=True,
+                          path_config=str(root / "_config.yml"),
+                          confoverrides={"external_toc_path": (root / toc_path(profile)).as_posix(),
+                                         "latex_individualpages": False},
+                          doctreedir=root / "_build" / profile / ".doctrees", builder="html", quiet=True)
+    if result:
+        print(f"book: the Sphinx build failed ({result})", file=sys.stderr)
+        return 1
+    print(f"book: {html_path(profile) / 'index.html'}")
+    return 0
+
+
+def check_html(profile: str) -> int:
+    """Every page of the profile's book exists and the notebook pages carry Plotly figures (a static
+    check for CI; `make check-book` renders them in a browser)."""
+    import re
+
+    import yaml
+
+    html = html_path(profile)
+    toc = yaml.safe_load(toc_path(profile).read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part["chapters"]:
+            files.append(chapter["file"])
+            files += [section["file"] for section in chapter.get("sections", [])]
+    problems = []
+    for name in files:
+        page = html / f"{name}.html"
+        if not page.is_file():
+            problems.append(f"missing page {page}")
+            continue
+        text = page.read_text()
+        if "executed/" in name and not name.endswith("05_reproduce"):
+            if not re.search(r'class="plotly-graph-div', text):
+                problems.append(f"{page}: no Plotly figure")
+        if "cdn.plot.ly" in text or "cdn.jsdelivr.net" in text:
+            problems.append(f"{page}: loads a script from a CDN")
+    for line in problems:
+        print(line, file=sys.stderr)
+    print(f"check-html: {len(files)} pages, {'all ok' if not problems else f'{len(problems)} problems'}")
+    return 1 if problems else 0
+
+
+def copy_plotly(target: Path) -> None:
+    """Copy plotly.js from the installed plotly package (the book never loads it from a CDN)."""
+    import plotly
+
+    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def copy_mathjax(target_dir: Path) -> None:
+    """Copy MathJax 3 (es5 build) from the django-static-mathjax wheel into the book's _static."""
+    import mathjax
+
+    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+    shutil.copytree(source, target_dir)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python tools/book.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    fin = sub.add_parser("finish", help="hide parameter cells, note the profile, title a training page")
+    fin.add_argument("notebook", type=Path)
+    fin.add_argument("--profile", required=True)
+    fin.add_argument("--model", default=None)
+    toc = sub.add_parser("toc", help="write the table of contents of one profile's book")
+    toc.add_argument("--profile", required=True)
+    toc.add_argument("--out", type=Path, required=True)
+    sub.add_parser("build", help="build _build/<profile>/html").add_argument("--profile", required=True)
+    sub.add_parser("check-html", help="static check of a built book").add_argument("--profile", required=True)
+    sub.add_parser("copy-plotly").add_argument("target", type=Path)
+    sub.add_parser("copy-mathjax").add_argument("target_dir", type=Path)
+    t = sub.add_parser("timed", help="run a command and log its wall time")
+    t.add_argument("--log", type=Path, required=True)
+    t.add_argument("--label", required=True)
+    t.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "timed":
+        return timed(args.log, args.label, [c for c in args.cmd if c != "--"])
+    if args.command == "check-html":
+        return check_html(args.profile)
+    if args.command == "build":
+        return build(args.profile)
+    if args.command == "toc":
+        write_toc(args.profile, args.out)
+    elif args.command == "finish":
+        finish(args.notebook, args.profile, args.model)
+    elif args.command == "copy-plotly":
+        copy_plotly(args.target)
+    else:
+        copy_mathjax(args.target_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
