@@ -24,19 +24,26 @@ def _timed(fn, repeat: int = 1) -> float:
     return best
 
 
-def bench_simulate(n_batch: int = 400, seed: int = 0) -> dict:
-    """ms per sample of the fast simulator (batched, all cores) and of the exact direct sum,
-    on the paper's program: six CHR cycles, grid -250..1600 °C at 0.1 K."""
+def bench_simulate(n_batch: int = 400, n_accuracy: int = 40, seed: int = 0) -> dict:
+    """ms per sample of the fast simulator (batched, all cores) and of the exact direct sum, on the
+    paper's program: six CHR cycles, grid -250..1600 °C at 0.1 K, a Se-like glass with random
+    off-grid (x, beta); a new beta's Prony series; the worst error of a slice of the batch against
+    the continuous limit (Richardson-extrapolated staircase)."""
+    from .physics.prony import interpolated_series
+    from .physics.simulate import simulate_chr_reference
+
     threads = numba.get_num_threads()
     rng = np.random.default_rng(seed)
-    xb = np.round(rng.uniform(0.2, 1.0, size=(n_batch, 2)) / 0.02) * 0.02
+    xb = rng.uniform(0.2, 1.0, size=(n_batch, 2))  # off the 0.02 grid: every beta is new
     batch = np.column_stack([np.full(n_batch, SE[0]), np.full(n_batch, SE[1]), xb])
     se = np.array([SE])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        simulate_chr_details(batch[:threads * 2])  # compile and fill the Prony cache
-        simulate_chr_details(batch)
-        fast_batch_s = _timed(lambda: simulate_chr_details(batch), repeat=3)
+        simulate_chr_details(np.array([SE, (SE[0], SE[1], 0.31, 0.47)]))  # compile
+        fast_batch_s = _timed(lambda: simulate_chr_details(batch), repeat=2)
+        result = simulate_chr_details(batch)
+        betas = rng.uniform(0.1, 1.0, 2000)
+        new_beta_s = _timed(lambda: [interpolated_series(float(b)) for b in betas]) / betas.size
         numba.set_num_threads(1)
         try:
             fast_one_s = _timed(lambda: simulate_chr_details(se), repeat=20)
@@ -46,64 +53,84 @@ def bench_simulate(n_batch: int = 400, seed: int = 0) -> dict:
                                                               cycle_max=window[1]), repeat=2)
         finally:
             numba.set_num_threads(threads)
+        check = slice(0, n_batch, max(1, n_batch // n_accuracy))
+        # 400 jumps per transition width: at 100 the reference itself misses tall peaks by 1e-3
+        reference, _ = simulate_chr_reference(batch[check], result.window_C[check],
+                                              peaks=result.cp[check].max(axis=(1, 2)), jumps_per_width=400.0)
+    errors = np.abs(result.cp[check] - reference).max(axis=(1, 2))
+    worst = int(errors.argmax())
     per_sample_ms = 1e3 * fast_batch_s / n_batch
     figures = {
-        "threads": threads,
-        "batch_size": n_batch,
+        "threads": threads, "batch_size": n_batch,
         "fast_batch_ms_per_sample": per_sample_ms,
         "fast_batch_ms_per_sample_per_core": per_sample_ms * threads,
-        "fast_se_ms": 1e3 * fast_one_s,
-        "exact_se_ms": 1e3 * exact_one_s,
+        "fast_se_ms": 1e3 * fast_one_s, "exact_se_ms": 1e3 * exact_one_s,
         "ratio_exact_over_fast_se": exact_one_s / fast_one_s,
         "ratio_exact_over_fast_batch_per_core": 1e3 * exact_one_s / (per_sample_ms * threads),
+        "new_beta_ms": 1e3 * new_beta_s, "worst_error": float(errors.max()),
+        "worst_error_params": batch[check][worst].tolist(), "accuracy_samples": int(errors.size),
         "se_window_C": tuple(float(w) for w in window),
     }
     print("Simulator benchmark: paper program (6 CHR cycles, -250..1600 °C grid, 0.1 K steps)")
     print(f"  numba threads                        {threads}")
-    print(f"  fast, batched ({n_batch} Se-like x, beta)  {per_sample_ms:8.3f} ms/sample   "
+    print(f"  fast, batched ({n_batch} Se-like, random off-grid x, beta)  {per_sample_ms:8.3f} ms/sample   "
           f"{per_sample_ms * threads:8.3f} ms/sample/core")
     print(f"  fast, one sample (Se, 1 thread)      {1e3 * fast_one_s:8.3f} ms")
-    print(f"  exact, one sample (Se, 1 thread)     {1e3 * exact_one_s:8.1f} ms")
+    print(f"  exact direct sum (Se, 1 thread)      {1e3 * exact_one_s:8.1f} ms")
     print(f"  ratio exact / fast (same sample)     {exact_one_s / fast_one_s:8.0f} x")
     print(f"  ratio exact / fast batched per core  {figures['ratio_exact_over_fast_batch_per_core']:8.0f} x")
+    print(f"  Prony series of a new beta           {1e3 * new_beta_s:8.4f} ms")
+    print(f"  worst |dCp^N| against the continuous limit, {errors.size} of the batch: {errors.max():.1e} "
+          f"at (dh, ln A, x, beta) = ({batch[check][worst][0] / 1e3:g} kJ/mol, {batch[check][worst][1]:g}, "
+          f"{batch[check][worst][2]:.3f}, {batch[check][worst][3]:.3f})")
     print(f"  Se cycle window                      {window[0]:.1f} .. {window[1]:.1f} °C")
     return figures
 
 
 def bench_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict:
-    """samples/s of ``tnm dataset`` (dask LocalCluster, compression, assembly) at the paper
-    grid (a slice of subset C) and for the quick profile's subset C; bytes per sample on disk."""
+    """samples/s of ``tnm dataset`` (everything included: worker start, simulation, compression,
+    assembly) at the paper grid (a slice of subset C) on local worker processes and on a dask
+    LocalCluster, and for the quick profile's subset C; bytes per sample on disk."""
     import os
     import tempfile
     from pathlib import Path
 
+    import h5py
+
     from .pipeline.dataset import build_dataset
     from .study.profile import load_profile
 
+    workers = workers or os.cpu_count() or 1
     figures = {}
-    print("Dataset benchmark: tnm dataset on a local dask cluster "
-          f"({workers or os.cpu_count()} workers), subset C")
+    print(f"Dataset benchmark: tnm dataset on {workers} workers, subset C")
     with tempfile.TemporaryDirectory(dir=".") as tmp:
-        for label, profile, limit in (("paper grid (0.1 K)", "paper", paper_samples),
-                                      ("quick profile (1 K)", "quick", None)):
-            path = Path(tmp) / f"C-{profile}.h5"
+        for label, profile, limit, executor in (("paper grid (0.1 K), local processes", "paper", paper_samples, "local"),
+                                                ("paper grid (0.1 K), dask LocalCluster", "paper", paper_samples, "dask"),
+                                                ("quick profile (1 K), local processes", "quick", None, "local")):
+            path = Path(tmp) / f"C-{profile}-{executor}.h5"
             start = time.perf_counter()
-            build_dataset("C", profile, path, workers=workers, progress=False, limit=limit)
-            seconds = time.perf_counter() - start
-            import h5py
+            if executor == "dask":
+                from dask.distributed import LocalCluster
 
+                with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster:
+                    build_dataset("C", profile, path, scheduler=cluster.scheduler_address, progress=False,
+                                  limit=limit)
+            else:
+                build_dataset("C", profile, path, workers=workers, progress=False, limit=limit)
+            seconds = time.perf_counter() - start
             with h5py.File(path, "r") as f:
                 n, rates, n_T = f["cp"].shape
             size = path.stat().st_size
             raw = n * rates * n_T * 4
-            figures[profile] = {"samples": n, "seconds": seconds, "samples_per_s": n / seconds,
-                                "bytes_per_sample": size / n, "compression": raw / size}
-            print(f"  {label:22s} {n:6d} samples in {seconds:6.1f} s = {n / seconds:7.0f} samples/s; "
-                  f"{size / n:8.0f} bytes/sample on disk ({raw / size:5.0f}x smaller than float32)")
+            figures[f"{profile}-{executor}"] = {"samples": n, "seconds": seconds, "samples_per_s": n / seconds,
+                                                "bytes_per_sample": size / n, "compression": raw / size}
+            print(f"  {label:38s} {n:6d} samples in {seconds:6.1f} s = {n / seconds:7.0f} samples/s; "
+                  f"{size / n:7.0f} bytes/sample ({raw / size:4.0f}x smaller than float32)")
         paper = load_profile("paper")
-        per_subset_s = paper.sizes["C"] / figures["paper"]["samples_per_s"]
-        print(f"  a paper subset ({paper.sizes['C']} samples) at this rate: {per_subset_s / 60:.1f} min, "
-              f"{paper.sizes['C'] * figures['paper']['bytes_per_sample'] / 1e9:.2f} GB")
+        rate = figures["paper-local"]["samples_per_s"]
+        print(f"  a paper subset ({paper.sizes['C']} samples) at the local rate: {paper.sizes['C'] / rate / 60:.1f} min, "
+              f"{paper.sizes['C'] * figures['paper-local']['bytes_per_sample'] / 1e9:.2f} GB")
     return figures
 
 

@@ -54,13 +54,19 @@ def _add_simulate(sub) -> None:
                    help="heating rate of every scan in K/min (default 10)")
     p.add_argument("--t-min", type=float, default=-250.0, metavar="C", help="lowest grid temperature in °C (default -250)")
     p.add_argument("--t-max", type=float, default=1600.0, metavar="C", help="highest grid temperature in °C (default 1600)")
-    p.add_argument("--step", type=float, default=0.1, metavar="K", help="grid and simulation step in K (default 0.1)")
+    p.add_argument("--step", type=float, default=0.1, metavar="K",
+                   help="grid step in K (default 0.1); each value is the bin average of the continuous solution")
     p.add_argument("--cycle-min", type=float, default=None, metavar="C",
                    help="lower cycle temperature T0 in °C (default: chosen so every scan starts in the glass)")
     p.add_argument("--cycle-max", type=float, default=None, metavar="C",
                    help="upper cycle temperature T1 in °C (default: chosen so every scan ends in the liquid)")
-    p.add_argument("--method", choices=("fast", "exact"), default="fast",
-                   help="fast: Prony-series recursion (~1 ms); exact: direct O(N^2) sum of Eq. 4 (seconds)")
+    p.add_argument("--method", choices=("fast", "exact", "staircase"), default="fast",
+                   help="fast: the continuous ramp (about a millisecond); exact: Eq. 4's staircase of jumps of "
+                        "one grid step, summed directly, O(N^2) (seconds); staircase: the same with the Prony "
+                        "recursion")
+    p.add_argument("--ln-tau-step", type=float, default=None, metavar="D",
+                   help="fast only: change of ln tau per internal step (default 0.05: max |dCp^N| below 1e-3 "
+                        "against the continuous limit; the error falls as its square)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE",
                    help="output file: .csv (T_C and one cp_q<rate> column per cooling rate) or .nc (netCDF4)")
     p.set_defaults(run=_run_simulate)
@@ -69,7 +75,7 @@ def _add_simulate(sub) -> None:
 def _run_simulate(args) -> None:
     import warnings
 
-    from .physics.simulate import WindowWarning, simulate_chr
+    from .physics.simulate import LN_TAU_STEP, WindowWarning, simulate_chr
     from .pipeline.scans import write_scans_csv
 
     suffix = args.out.suffix.lower()
@@ -80,7 +86,8 @@ def _run_simulate(args) -> None:
         ds = simulate_chr(args.dh * 1e3, args.ln_a, args.x, args.beta, cooling_rates=args.cooling_rates,
                           heating_rate=args.heating_rate, t_min=args.t_min, t_max=args.t_max,
                           step=args.step, cycle_min=args.cycle_min, cycle_max=args.cycle_max,
-                          method=args.method)
+                          method=args.method,
+                          ln_tau_step=LN_TAU_STEP if args.ln_tau_step is None else args.ln_tau_step)
     if ds.attrs["status"] != 0:
         print(f"tnm simulate: warning: the signal does not settle to 0 and 1 inside the grid "
               f"[{args.t_min:g}, {args.t_max:g}] °C (status {ds.attrs['status']}); "
@@ -97,10 +104,10 @@ def _run_simulate(args) -> None:
 def _add_dataset(sub) -> None:
     p = sub.add_parser(
         "dataset",
-        help="simulate a subset of the state space into a compressed HDF5 file (dask)",
+        help="simulate a subset of the state space into a compressed HDF5 file",
         description=(
             "Simulate one of the paper's subsets (LU, RU, LB, RB, C, G) under a profile (paper, "
-            "quick, smoke, or a YAML file) with dask.distributed and write an xarray Dataset "
+            "quick, smoke, or a YAML file) in local worker processes (or on a dask cluster) and write an xarray Dataset "
             "(netCDF4/HDF5): cp(sample, cooling_rate, T) and the parameters of each sample "
             "(dh in J/mol, ln_A with A in s, x, beta). Interrupted runs resume where they stopped; "
             "a complete file is not recomputed."),
@@ -112,9 +119,9 @@ def _add_dataset(sub) -> None:
                    help="paper, quick (default), smoke, or a profile YAML file")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.h5", help="output file (.h5 or .nc)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="address of a running dask scheduler (default: a local cluster on this machine)")
+                   help="address of a running dask scheduler (default: worker processes on this machine)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes of the local cluster (default: all cores)")
+                   help="local worker processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run_dataset)
 

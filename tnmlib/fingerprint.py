@@ -20,7 +20,7 @@ STAGE_SOURCES = {
     "model": ("learning",),
     "evaluation": ("pipeline/evaluate.py", "analysis"),
 }
-_SUFFIXES = (".py", ".csv", ".yaml")
+_SUFFIXES = (".py", ".csv", ".yaml", ".npz")
 
 
 def source_files(stage: str) -> list[Path]:

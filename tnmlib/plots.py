@@ -248,3 +248,26 @@ def surface_figure(x: np.ndarray, y: np.ndarray, z: np.ndarray, labels: tuple[st
                       scene=dict(xaxis_title=labels[0], yaxis_title=labels[1],
                                  zaxis_title=("log<sub>10</sub> " if log_z else "") + labels[2]))
     return fig
+
+
+def convergence_figure(comparisons: dict, rate_K_per_min: float = 20.0,
+                       title: str = "Eq. 4's staircase against the continuous ramp") -> go.Figure:
+    """One panel per case: the heating scan after cooling at ``rate_K_per_min``, as the staircase
+    of jumps of one grid step, the fast simulator and the continuous limit (reference)."""
+    from plotly.subplots import make_subplots
+
+    names = list(comparisons)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+    styles = (("cp_staircase", "staircase, jump = grid step", dict(color=PALETTE[3], width=1.5)),
+              ("cp_fast", "fast (continuous ramp)", dict(color=PALETTE[0], width=3)),
+              ("cp_reference", "continuous limit (reference)", dict(color="#000000", width=1.5, dash="dot")))
+    for col, name in enumerate(names, start=1):
+        ds = comparisons[name].sel(cooling_rate=rate_K_per_min)
+        for variable, label, line in styles:
+            fig.add_trace(go.Scatter(x=ds["T"].values, y=ds[variable].values, mode="lines", name=label,
+                                     legendgroup=variable, showlegend=col == 1, line=line), row=1, col=col)
+        fig.update_xaxes(title_text="temperature T (°C)", row=1, col=col)
+    fig.update_yaxes(title_text="Cp<sup>N</sup> (1)", row=1, col=1)
+    fig.update_layout(title=f"{title} (heating after cooling at {rate_K_per_min:g} K/min)",
+                      template="plotly_white", height=420)
+    return fig

@@ -97,7 +97,6 @@ def test_failed_assembly_leaves_no_file_under_the_final_name(tmp_path, monkeypat
 
 
 def test_a_dying_worker_gives_a_clear_error_and_no_file(tmp_path):
-    import dask
     from tqdm.auto import tqdm
 
     from crashing_task import die
@@ -105,7 +104,39 @@ def test_a_dying_worker_gives_a_clear_error_and_no_file(tmp_path):
 
     spec = DatasetSpec("C", SMOKE, limit=8)
     part = tmp_path / "part-00000.h5"
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        with pytest.raises(TNMRunError, match="worker died"):
-            dsmod._run_parts(spec, [(0, 8, part)], None, 1, False, tqdm, 1, task=die)
+    with pytest.raises(TNMRunError, match="worker process died"):
+        dsmod._run_parts(spec, [(0, 8, part)], None, 1, False, tqdm, 1, task=die)
     assert not part.exists()
+
+
+def test_a_dask_cluster_builds_the_same_file(tmp_path, smoke_c):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        out = build_dataset("C", SMOKE, tmp_path / "C.h5", scheduler=cluster.scheduler_address, progress=False)
+    with h5py.File(out) as a, h5py.File(smoke_c) as b:
+        assert np.array_equal(a["cp"][...], b["cp"][...])
+
+
+def test_a_sample_off_the_grid_fails_the_build_loudly(tmp_path, monkeypatch):
+    from tnmlib.errors import TNMRunError
+    from tnmlib.physics.kernels import STATUS_OFF_GRID
+
+    real = dsmod.simulate_part
+
+    def off_grid(spec, start, stop, path):
+        stats = real(spec, start, stop, path)
+        with h5py.File(path, "r+") as f:
+            f["status"][0] = STATUS_OFF_GRID
+        return stats
+
+    monkeypatch.setattr(dsmod, "simulate_part", off_grid)
+    with pytest.raises(TNMRunError, match="leave the grid"):
+        dsmod._check_on_grid([(0, 4, _part(tmp_path, off_grid))], DatasetSpec("C", SMOKE, limit=4))
+    assert not (tmp_path / "C.h5").exists()
+
+
+def _part(tmp_path, task):
+    path = tmp_path / "part-00000.h5"
+    task(DatasetSpec("C", SMOKE, limit=4), 0, 4, path)
+    return path

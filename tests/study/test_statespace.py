@@ -41,10 +41,21 @@ def test_ln_a_table_obeys_the_limits():
     assert np.all(np.diff(table[:, 2]) < 0)  # higher dh needs a more negative ln A to stay below 1600 °C
 
 
-@pytest.mark.parametrize("i_dh", [0, 50, 100])
+@pytest.mark.parametrize("i_dh", [0, pytest.param(50, marks=pytest.mark.slow), pytest.param(100, marks=pytest.mark.slow)])
 def test_shipped_table_is_what_the_rule_gives(i_dh):
+    """Regenerating a row (from its own bracket, as `python -m tnmlib.study.statespace` does) gives
+    the shipped bounds to the bisection's precision, about 0.01 in ln A."""
     dh, lo, hi = ss.ln_a_table()[i_dh]
-    assert ss.reconstruct_ln_a_range(dh) == pytest.approx((lo, hi), abs=1e-5)
+    assert ss.reconstruct_ln_a_range(dh, guess=(lo, hi)) == pytest.approx((lo, hi), abs=0.02)
+
+
+def test_the_binding_xb_is_searched_off_the_corners():
+    """At the upper bound of Δh* = 200 kJ/mol the window reaching furthest belongs to an (x, β) of
+    the grid found by the search, and no (x, β) of a coarse grid reaches further."""
+    dh, _, hi = ss.ln_a_table()[0]
+    (x, beta), highest = ss._extreme_pair(dh, hi, 1)
+    _, uppers = ss.window_edges_C(dh, hi, np.array([(a, b) for a in ss.X_VALUES[::8] for b in ss.BETA_VALUES[::8]]))
+    assert highest >= uppers.max() and highest <= ss.PAPER_GRID.t_max_C - ss.MARGIN_K + 1.0
 
 
 def test_extreme_corners_stay_inside_the_grid():
@@ -82,3 +93,21 @@ def test_unknown_profile_is_a_clear_error(tmp_path):
     bad.write_text("name: x\nsignal: {}\n")
     with pytest.raises(TNMInputError, match="malformed"):
         load_profile(bad)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("subset", ss.SUBSETS)
+def test_thinned_subsets_keep_their_extent(name, subset):
+    """A profile thins a subset but never shrinks it: the first and last Δh*, ln A, x and β index
+    of the full subset are always in."""
+    full, thinned = ss.subset_samples(subset), load_profile(name).samples(subset)
+    for key in ("i_dh", "j_ln_a", "k_x", "l_beta"):
+        assert thinned[key].min() == full[key].min() and thinned[key].max() == full[key].max(), key
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 4, 5, 7, 10, 50])
+def test_thin_keeps_the_ends_and_spreads_evenly(stride):
+    values = np.arange(41)
+    kept = ss.thin(values, stride)
+    assert kept[0] == 0 and kept[-1] == 40
+    assert np.all(np.diff(kept) <= stride) and kept.size == -(-40 // stride) + 1

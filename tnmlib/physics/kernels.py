@@ -31,6 +31,8 @@ _LN_A_TAYLOR = math.log(_A_TAYLOR)
 #: Decay factors smaller than this are flushed to zero: a mode so flushed would keep less
 #: than 1e-9 of the last jump (< 1e-10 K at 0.1 K steps), and that error does not accumulate.
 _E_FLUSH = 1e-9
+#: In the continuous-ramp update a decay factor below this is zero (the forcing still counts).
+_E_ZERO = 1e-16
 
 
 @numba.njit(cache=True, inline="always")
@@ -148,6 +150,152 @@ def fast_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, weights, chains, ln_tau_max):
         tf_prev = T_K[k] - prony_advance(modes, weights, chains, ln_tau_max, pow2_up, dT_K[k], ln_delta)
         tf[k] = tf_prev
     return tf
+
+
+# ---- the continuous ramp --------------------------------------------------------------------
+
+@numba.njit(cache=True, fastmath=_FAST)
+def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
+    """Advance every Prony mode over a linear ramp of dT (K) that takes reduced time e**ln_delta,
+    during which ln tau changes by dL.
+
+    Mode i obeys dM_i/dxi = dT/dxi - M_i/tau_i.  With a_i = delta/tau_i and the ramp's dT spread
+    over the step in proportion to tau (to first order in dL),
+    M_i <- M_i e^-a_i + dT (phi1(a_i) + dL g(a_i)),  phi1 = (1 - e^-a)/a,
+    g = phi1/2 - (1 - (1 + a) e^-a)/a**2: exact for a constant tau (dL = 0), second order in the
+    step otherwise.  Slow modes (a < 0.1) use Taylor series; faster ones get e^-a by squaring
+    along each of the ``chains`` chains, so one exp per chain.  Returns
+    (sum_i w_i M_i = T - Tf in K, sum_i w_i M_i tau_max/tau_i).
+    """
+    n = weights.size
+    step = math.log(2.0) / chains
+    ln_a0 = ln_delta - ln_tau_max
+    if ln_a0 < _LN_A_TAYLOR - n * step:
+        first_fast = n
+    else:
+        first_fast = min(max(0, int(math.ceil((_LN_A_TAYLOR - ln_a0) / step))), n)
+    a0 = math.exp(min(max(ln_a0, -700.0), 700.0))
+    acc = 0.0
+    acc1 = 0.0
+    for i in range(first_fast):
+        a = a0 * pow2_up[i]
+        e = 1.0 - a * (1.0 - a * 0.5 * (1.0 - a * (1.0 / 3.0) * (1.0 - a * 0.25 * (1.0 - a * 0.2 * (
+            1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0)))))))
+        p1 = 1.0 - a * 0.5 * (1.0 - a * (1.0 / 3.0) * (1.0 - a * 0.25 * (1.0 - a * 0.2 * (
+            1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0))))))
+        g = a * (1.0 / 12.0) * (1.0 - a * 0.5 * (1.0 - a * 0.3 * (1.0 - a * (2.0 / 9.0) * (1.0 - a * (5.0 / 28.0)))))
+        m = modes[i] * e + dT * (p1 + dL * g)
+        modes[i] = m
+        acc += weights[i] * m
+        acc1 += weights[i] * m * pow2_up[i]
+    for c in range(min(chains, n - first_fast)):
+        i = first_fast + c
+        a = a0 * pow2_up[i]
+        if first_fast > 0:
+            e = _exp_neg_seed(a)
+        else:
+            e = math.exp(-min(a, 1e3))
+        while i < n:
+            inv = 1.0 / a
+            p1 = (1.0 - e) * inv
+            p2 = (1.0 - (1.0 + a) * e) * inv * inv
+            m = modes[i] * e + dT * (p1 + dL * (0.5 * p1 - p2))
+            modes[i] = m
+            acc += weights[i] * m
+            acc1 += weights[i] * m * pow2_up[i]
+            e = e * e
+            if e < _E_ZERO:
+                e = 0.0
+            a = a * 2.0
+            i += chains
+    return acc, acc1
+
+
+#: state vector of a march: T (K), Tf (K), ln tau, S = sum w M tau_max/tau_i, dTf/dt of the last
+#: step (K/s), its duration (s), the last step (K)
+ST_T, ST_TF, ST_L, ST_S, ST_RATE, ST_DT, ST_H = range(7)
+ETA_CAP = 1.0
+
+
+@numba.njit(cache=True)
+def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, T_end_K, q_K_per_s,
+               eta, out_T_K, out_tf_K):
+    """Follow a linear ramp at rate q (K/s, > 0) from state[ST_T] to T_end_K, the continuous ramp.
+
+    Steps are chosen so that ln tau changes by about eta per step (up to ETA_CAP*eta where
+    |Cp^N| < 1: the error of a step scales with the Tf it moves).  ln tau at the end of a step is
+    predicted with dTf/dt of this and the previous step (second order); the step's reduced time
+    is exact for ln tau linear in time; a step whose prediction of ln tau misses by more than
+    eta**2/10 is taken again at half its size.  Tf at the temperatures ``out_T_K``
+    (sorted along the ramp) is interpolated between steps by cubic Hermite polynomials in T with
+    the slopes dTf/dT = Cp^N of the modes.  Updates ``state`` and ``modes``; returns the number of
+    steps.
+    """
+    T, Tf, L, S = state[ST_T], state[ST_TF], state[ST_L], state[ST_S]
+    r_prev, dt_prev, h = state[ST_RATE], state[ST_DT], state[ST_H]
+    sgn = 1.0 if T_end_K > T else -1.0
+    k = 0
+    n_out = out_T_K.size
+    while k < n_out and (out_T_K[k] - T) * sgn <= 0.0:
+        out_tf_K[k] = Tf
+        k += 1
+    r0 = S * math.exp(min(-ln_tau_max - L, 700.0))
+    cp0 = r0 / (sgn * q_K_per_s)
+    steps = 0
+    saved = np.empty(modes.size)
+    while (T_end_K - T) * sgn > 0.0:
+        remaining = (T_end_K - T) * sgn
+        dlndT = dh_R_K * (x / (T * T) + (1.0 - x) * abs(cp0) / (Tf * Tf))
+        cp_abs = abs(cp0)
+        eta_here = min(ETA_CAP * eta, eta / math.sqrt(max(cp_abs, 0.01)))
+        h = min(eta_here / max(dlndT, 1e-300), 2.0 * h)
+        if h >= remaining * (1.0 - 1e-9):
+            h = remaining
+            T1 = T_end_K
+        else:
+            T1 = T + sgn * h
+        dT = T1 - T
+        dt = h / q_K_per_s
+        tf_pred = Tf + r0 * dt
+        if dt_prev > 0.0:
+            tf_pred += 0.5 * dt * dt * (r0 - r_prev) / dt_prev
+        tf_pred = max(tf_pred, 0.5 * Tf)
+        L1_pred = ln_tau(T1, tf_pred, ln_A, dh_R_K, x)
+        dL = L1_pred - L
+        # reduced time of the step with ln tau linear in time: dt e^-L (1 - e^-dL)/dL
+        if dL > 1e-6:
+            ln_f = math.log(-math.expm1(-dL) / dL)
+        elif dL < -1e-6:
+            ln_f = -dL + math.log(math.expm1(dL) / dL) if dL > -700.0 else -dL - math.log(-dL)
+        else:
+            ln_f = -0.5 * dL
+        ln_delta = min(math.log(dt) - L + ln_f, 700.0)
+        saved[:] = modes
+        acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL)
+        Tf1 = T1 - acc
+        L1 = ln_tau(T1, Tf1, ln_A, dh_R_K, x)
+        if abs(L1 - L1_pred) > 0.1 * eta_here * eta_here and h > 1e-9 * T:
+            modes[:] = saved  # the step outran its prediction of ln tau: take it again, shorter
+            h *= 0.25
+            continue
+        r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
+        cp1 = r1 / (sgn * q_K_per_s)
+        while k < n_out and (out_T_K[k] - T1) * sgn <= 0.0:
+            u = (out_T_K[k] - T) / dT
+            v = 1.0 - u
+            out_tf_K[k] = (v * v * (1.0 + 2.0 * u) * Tf + u * u * (3.0 - 2.0 * u) * Tf1
+                           + u * v * dT * (v * cp0 - u * cp1))
+            k += 1
+        r_prev, dt_prev = r0, dt
+        T, Tf, L, S, r0, cp0 = T1, Tf1, L1, S1, r1, cp1
+        steps += 1
+    while k < n_out:
+        out_tf_K[k] = Tf
+        k += 1
+    state[ST_T], state[ST_TF], state[ST_L], state[ST_S] = T, Tf, L, S
+    state[ST_RATE], state[ST_DT], state[ST_H] = r_prev, dt_prev, h
+    return steps
+
 
 
 @numba.njit(cache=True)
@@ -294,25 +442,75 @@ def chr_window_K(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
     return T_lo, T_hi, False
 
 
-@numba.njit(cache=True)
-def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
-                   cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
-                   idx_lo, idx_hi, exact, cp_out, tf_prime_K_out):
-    """Simulate CHR cycles between lattice indices idx_lo < idx_hi and write Cp^N on the grid.
+#: How chr_cp_on_grid simulates: the continuous ramp (Prony modes, adaptive steps), the paper's
+#: Eq. 4 staircase summed directly (O(N^2)), or that staircase with the Prony recursion.
+METHOD_CONTINUOUS = 0
+METHOD_EXACT_STAIRCASE = 1
+METHOD_PRONY_STAIRCASE = 2
 
-    cp_out[r, i] receives (Tf(T_i) - Tf(T_i - step)) / step on heating scan r for
-    T_i = t_min_C + i*step_K inside the cycle window, 0 below and 1 above it.
-    tf_prime_K_out[r] receives Tf at the start of heating scan r (K).
+
+@numba.njit(cache=True)
+def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, cooling_K_per_s, heating_K_per_s,
+                      t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps):
+    """Tf (K) on each heating scan at the lattice temperatures t_min_C + idx*step_K, idx_lo..idx_hi.
+
+    Returns (tf (n_rates, idx_hi - idx_lo + 1), steps).  The staircase methods jump by
+    step_K/substeps, each jump followed by its hold; the continuous method ignores substeps.
     """
-    T_K, dT_K, dt_s, heat_start = chr_history(t_min_C, step_K, idx_lo, idx_hi,
+    span = idx_hi - idx_lo
+    n_rates = cooling_K_per_s.size
+    tf_out = np.empty((n_rates, span + 1))
+    if method == METHOD_CONTINUOUS:
+        pow2_up = pow2_table(weights.size, chains)
+        modes = np.zeros(weights.size)
+        grid = np.empty(span + 1)
+        for j in range(span + 1):
+            grid[j] = ZERO_CELSIUS_K + t_min_C + (idx_lo + j) * step_K
+        state = np.zeros(7)
+        state[ST_T] = grid[span]
+        state[ST_TF] = grid[span]
+        state[ST_L] = ln_tau(grid[span], grid[span], ln_A, dh_R_K, x)
+        state[ST_H] = eta * grid[span] * grid[span] / dh_R_K
+        none = np.empty(0)
+        steps = 0
+        for r in range(n_rates):
+            steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[0],
+                                cooling_K_per_s[r], eta, none, none)
+            steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[span],
+                                heating_K_per_s, eta, grid, tf_out[r])
+        return tf_out, steps
+    n = substeps
+    T_K, dT_K, dt_s, heat_start = chr_history(t_min_C, step_K / n, idx_lo * n, idx_hi * n,
                                               cooling_K_per_s, heating_K_per_s)
-    if exact:
+    if method == METHOD_EXACT_STAIRCASE:
         tf = exact_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, beta)
     else:
         tf = fast_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, weights, chains, ln_tau_max)
+    for r in range(n_rates):
+        tf_out[r, 0] = tf[heat_start[r] - 1]
+        for j in range(1, span + 1):
+            tf_out[r, j] = tf[heat_start[r] + j * n - 1]
+    return tf_out, T_K.size
+
+
+@numba.njit(cache=True)
+def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
+                   cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
+                   idx_lo, idx_hi, method, eta, substeps, cp_out, tf_prime_K_out):
+    """Simulate CHR cycles between lattice indices idx_lo < idx_hi and write Cp^N on the grid.
+
+    cp_out[r, i] receives the bin average (Tf(T_i) - Tf(T_i - step)) / step on heating scan r for
+    T_i = t_min_C + i*step_K inside the cycle window, 0 below and 1 above it.
+    tf_prime_K_out[r] receives Tf at the start of heating scan r (K).  Returns the largest
+    |Cp^N| of the first and |Cp^N - 1| of the last bin of any scan.
+    """
+    tf, _ = chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, cooling_K_per_s,
+                              heating_K_per_s, t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps)
     span = idx_hi - idx_lo
-    for r in range(heat_start.size):
-        tf_prime_K_out[r] = tf[heat_start[r] - 1]
+    first_cp = 0.0
+    last_cp = 0.0
+    for r in range(cooling_K_per_s.size):
+        tf_prime_K_out[r] = tf[r, 0]
         for i in range(n_T):
             s = i - idx_lo
             if s <= 0:
@@ -320,14 +518,15 @@ def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
             elif s > span:
                 cp_out[r, i] = 1.0
             else:
-                cp_out[r, i] = _scan_cp(tf, heat_start, span, r, s, step_K)
-    first_cp = 0.0
-    last_cp = 0.0
-    for r in range(heat_start.size):
-        first_cp = max(first_cp, abs(_scan_cp(tf, heat_start, span, r, 1, step_K)))
-        last_cp = max(last_cp, abs(_scan_cp(tf, heat_start, span, r, span, step_K) - 1.0))
+                cp_out[r, i] = (tf[r, s] - tf[r, s - 1]) / step_K
+        first_cp = max(first_cp, abs((tf[r, 1] - tf[r, 0]) / step_K))
+        last_cp = max(last_cp, abs((tf[r, span] - tf[r, span - 1]) / step_K - 1.0))
     return first_cp, last_cp
 
+
+#: Above this peak height the continuous simulation is repeated with eta * SCALE / Cp_max.
+CP_MAX_REFINE = 3.0
+CP_MAX_REFINE_SCALE = 1.5
 
 #: Sample status codes returned by the batch simulator.
 STATUS_OK = 0
@@ -339,7 +538,7 @@ STATUS_OFF_GRID = 3       # the window reaches below t_min or above t_max of the
 @numba.njit(cache=True)
 def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
-               fixed_lo, fixed_hi, tol, exact, cp_out, tf_prime_K_out, window_out, edge_out):
+               fixed_lo, fixed_hi, tol, method, eta, substeps, cp_out, tf_prime_K_out, window_out, edge_out):
     """One parameter set: choose the cycle window (unless fixed), simulate, fill cp_out.
 
     fixed_lo / fixed_hi are lattice indices of user-given cycle bounds or a huge negative
@@ -374,7 +573,7 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
     for attempt in range(4):
         first_cp, last_cp = chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                                            cooling_K_per_s, heating_K_per_s, t_min_C, step_K,
-                                           n_T, lo, hi, exact, cp_out, tf_prime_K_out)
+                                           n_T, lo, hi, method, eta, substeps, cp_out, tf_prime_K_out)
         widen = max((hi - lo) // 20, 4)
         grew = False
         if first_cp > tol and auto_lo and attempt < 3 and status != STATUS_OFF_GRID:
@@ -388,6 +587,19 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                 grew = True
         if not grew:
             break
+    if method == METHOD_CONTINUOUS:
+        # The error of a step grows with the Tf it moves and a tall, narrow peak magnifies any
+        # shift of it: a second pass with steps scaled by the peak keeps |dCp^N| near that of
+        # an ordinary scan (measured: the error falls as eta**2 and grows about as Cp_max**2).
+        cp_max = 0.0
+        for r in range(cp_out.shape[0]):
+            for i in range(cp_out.shape[1]):
+                cp_max = max(cp_max, cp_out[r, i])
+        if cp_max > CP_MAX_REFINE:
+            first_cp, last_cp = chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
+                                               cooling_K_per_s, heating_K_per_s, t_min_C, step_K,
+                                               n_T, lo, hi, method, eta * CP_MAX_REFINE_SCALE / cp_max,
+                                               substeps, cp_out, tf_prime_K_out)
     window_out[0] = lo
     window_out[1] = hi
     edge_out[0] = first_cp
@@ -402,7 +614,8 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
 @numba.njit(cache=True, parallel=True)
 def chr_batch(ln_A, dh_R_K, x, beta, beta_index, weights, chains, ln_tau_max, n_modes,
               cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
-              fixed_lo, fixed_hi, tol, exact, cp_out, tf_prime_K_out, window_out, edge_out, status_out):
+              fixed_lo, fixed_hi, tol, method, eta, substeps, cp_out, tf_prime_K_out, window_out, edge_out,
+              status_out):
     """chr_sample over samples in parallel; Prony tables are rows of ``weights`` picked by
     ``beta_index`` (row b holds n_modes[b] weights)."""
     for n in numba.prange(ln_A.size):
@@ -410,5 +623,5 @@ def chr_batch(ln_A, dh_R_K, x, beta, beta_index, weights, chains, ln_tau_max, n_
         status_out[n] = chr_sample(ln_A[n], dh_R_K[n], x[n], beta[n],
                                    weights[b, :n_modes[b]], chains[b], ln_tau_max[b],
                                    cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
-                                   fixed_lo, fixed_hi, tol, exact,
+                                   fixed_lo, fixed_hi, tol, method, eta, substeps,
                                    cp_out[n], tf_prime_K_out[n], window_out[n], edge_out[n])

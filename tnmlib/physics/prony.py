@@ -20,6 +20,7 @@ that a ratio-2 lattice cannot resolve.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -92,45 +93,80 @@ def chains_for(beta: float) -> int:
     return 8
 
 
-#: The β grid of the state space; their series ship with the package (data/prony_grid.csv).
-GRID_BETAS = np.round(np.linspace(0.2, 1.0, 41), 10)
-TABLE_NAME = "prony_grid.csv"
+#: The shipped table: series fitted at nodes beta_k = exp(LN_BETA_NODES[k]), from 1.0 down to just
+#: below 0.1.  Between two nodes the weights are interpolated linearly in ln beta on a common
+#: lattice.  The nodes are 0.001 apart in ln beta above beta = 0.55 and 0.01 below: the Cp^N of a
+#: simulation is far more sensitive to the series than its largest error suggests, and with
+#: 0.01 everywhere an interpolated beta = 0.9 gave 5e-3 in Cp^N against the direct sum of Eq. 4
+#: (a fitted series 2e-6); the finer nodes bring it to the level of a fit.
+LN_BETA_NODES = np.concatenate([-np.arange(0, 601) * 0.001, -0.6 - np.arange(1, 172) * 0.01])
+TABLE_NAME = "prony_table.npz"
+
+
+def _interval_chains(k: int) -> int:
+    """Chains of the table interval between nodes k+1 (lower beta) and k: those of its upper end."""
+    return chains_for(math.exp(LN_BETA_NODES[k]))
 
 
 @lru_cache(maxsize=1)
-def _shipped() -> dict[float, PronySeries]:
-    try:
-        text = resources.files("tnmlib.physics").joinpath("data", TABLE_NAME).read_text()
-    except FileNotFoundError:
-        return {}
-    table = {}
-    for line in text.splitlines():
-        if not line or line.startswith(("#", "beta")):
-            continue
-        beta, chains, ln_tau_max, max_error, weights = line.split(",")
-        table[float(beta)] = PronySeries(float(beta), int(chains), float(ln_tau_max),
-                                         np.array([float(w) for w in weights.split()]), float(max_error))
-    return table
+def _table() -> dict:
+    """The shipped table: {(node, chains): (ln_tau_max, max_error, weights)}, interval errors."""
+    with resources.files("tnmlib.physics").joinpath("data", TABLE_NAME).open("rb") as f:
+        data = np.load(f)
+        if not np.allclose(data["ln_beta_nodes"], LN_BETA_NODES):
+            raise RuntimeError(f"{TABLE_NAME} was made for other nodes: python -m tnmlib.physics.prony regenerates it")
+        rows = {}
+        for node, chains, ln_tau_max, error, start, stop in zip(data["node"], data["chains"], data["ln_tau_max"],
+                                                                data["max_error"], data["start"], data["stop"]):
+            rows[(int(node), int(chains))] = (float(ln_tau_max), float(error), data["weights"][start:stop].copy())
+        return {"rows": rows, "interval_error": data["interval_error"].copy()}
+
+
+def _combine(a: tuple, b: tuple, t: float, chains: int) -> tuple[float, np.ndarray]:
+    """(1 - t) series a + t series b on their common lattice: (ln_tau_max, weights)."""
+    spacing = math.log(2.0) / chains
+    top = max(a[0], b[0])
+    offset_a, offset_b = int(round((top - a[0]) / spacing)), int(round((top - b[0]) / spacing))
+    weights = np.zeros(max(offset_a + a[2].size, offset_b + b[2].size))
+    weights[offset_a:offset_a + a[2].size] += (1.0 - t) * a[2]
+    weights[offset_b:offset_b + b[2].size] += t * b[2]
+    used = np.nonzero(weights)[0]
+    return top - used[0] * spacing, weights[used[0]:used[-1] + 1]
+
+
+def interpolated_series(beta: float) -> PronySeries:
+    """The Prony series of exp(-xi**beta) for 0.1 <= beta < 1 from the shipped table: linear
+    interpolation in ln beta between the two neighbouring nodes (no fit; microseconds)."""
+    ln_beta = math.log(beta)
+    k = min(int(np.searchsorted(-LN_BETA_NODES, -ln_beta, side="right")) - 1, LN_BETA_NODES.size - 2)
+    t = (LN_BETA_NODES[k] - ln_beta) / (LN_BETA_NODES[k] - LN_BETA_NODES[k + 1])  # 0 at node k, 1 at k + 1
+    chains = _interval_chains(k)
+    table = _table()
+    upper, lower = table["rows"][(k, chains)], table["rows"][(k + 1, chains)]
+    ln_tau_max, weights = _combine(upper, lower, t, chains)
+    error = max(upper[1], lower[1], float(table["interval_error"][k]))
+    return PronySeries(beta, chains, float(ln_tau_max), weights, error)
 
 
 @lru_cache(maxsize=4096)
 def prony_series(beta: float, chains: int | None = None) -> PronySeries:
-    """The Prony series of exp(-xi**beta): shipped for the grid βs, else fitted (and cached).
+    """The Prony series of exp(-xi**beta): interpolated from the shipped table for 0.1 <= beta < 1,
+    exact (one mode) for beta = 1, else fitted (and cached).
 
     Parameters
     ----------
     beta : float
         Stretching exponent in (0, 1].  beta = 1 gives the exact single mode.
     chains : int, optional
-        Interleaved ratio-2 chains m (mode spacing 2**(1/m)); default :func:`chains_for`.
+        Interleaved ratio-2 chains m (mode spacing 2**(1/m)); giving it forces a fit.
     """
     beta = float(beta)
     if not 0.0 < beta <= 1.0:
         raise ValueError(f"beta must lie in (0, 1], got {beta}")
     if beta == 1.0:
         return PronySeries(1.0, 1, 0.0, np.ones(1), 0.0)
-    if chains is None and round(beta, 10) in _shipped():
-        return _shipped()[round(beta, 10)]
+    if chains is None and beta >= math.exp(LN_BETA_NODES[-1]):
+        return interpolated_series(beta)
     return fit_prony_series(beta, chains)
 
 
@@ -168,25 +204,45 @@ def fit_prony_series(beta: float, chains: int | None = None) -> PronySeries:
     return PronySeries(beta, m, float(ln_tau_max), weights, error)
 
 
-def write_grid_table(path: Path) -> None:
-    """Fit the series of every grid β and write them (full float precision) to ``path``."""
-    lines = [f"# Prony series of exp(-xi**beta) for the state-space betas; regenerate: python -m tnmlib.physics.prony",
-             "beta,chains,ln_tau_max,max_error,weights"]
-    for beta in GRID_BETAS:
-        if beta == 1.0:
-            continue
-        s = fit_prony_series(float(beta))
-        weights = " ".join(repr(float(w)) for w in s.weights)
-        lines.append(f"{float(beta)!r},{s.chains},{float(s.ln_tau_max)!r},{float(s.max_error)!r},{weights}")
-    path.write_text("\n".join(lines) + "\n")
+def write_table(path: Path) -> None:
+    """Fit the series at every table node (with the chains of each interval it bounds), measure the
+    interpolation error at every interval's midpoint, and save them to ``path`` (.npz)."""
+    fits = {}
+    n_nodes = LN_BETA_NODES.size
+    for k in range(n_nodes - 1):
+        chains = _interval_chains(k)
+        for node in (k, k + 1):
+            if (node, chains) not in fits:
+                fits[(node, chains)] = fit_prony_series(math.exp(LN_BETA_NODES[node]), chains)
+    keys = sorted(fits)
+    weights, starts, stops = [], [], []
+    for key in keys:
+        starts.append(sum(w.size for w in weights))
+        weights.append(fits[key].weights)
+        stops.append(starts[-1] + weights[-1].size)
+    interval_error = np.empty(n_nodes - 1)
+    probe = np.concatenate([[0.0], np.logspace(-60.0, 8.0, 6000)])
+    for k in range(n_nodes - 1):
+        chains, beta = _interval_chains(k), math.exp(0.5 * (LN_BETA_NODES[k] + LN_BETA_NODES[k + 1]))
+        upper, lower = fits[(k, chains)], fits[(k + 1, chains)]
+        ln_tau_max, w = _combine((upper.ln_tau_max, 0.0, upper.weights), (lower.ln_tau_max, 0.0, lower.weights),
+                                 0.5, chains)
+        series = PronySeries(beta, chains, ln_tau_max, w, 0.0)
+        interval_error[k] = float(np.max(np.abs(series(probe) - kww(probe, beta))))
+    np.savez_compressed(path, ln_beta_nodes=LN_BETA_NODES, node=np.array([k[0] for k in keys]),
+                        chains=np.array([k[1] for k in keys]),
+                        ln_tau_max=np.array([fits[k].ln_tau_max for k in keys]),
+                        max_error=np.array([fits[k].max_error for k in keys]),
+                        start=np.array(starts), stop=np.array(stops), weights=np.concatenate(weights),
+                        interval_error=interval_error)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tnmlib.physics.prony",
-                                     description="Regenerate the shipped Prony series of the grid betas.")
+                                     description="Regenerate the shipped table of Prony series (beta 0.1 ... 1).")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / TABLE_NAME)
     args = parser.parse_args(argv)
-    write_grid_table(args.out)
+    write_table(args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -2,7 +2,19 @@
 
 Units: dh in J/mol, ln_a = ln(A/s), temperatures in °C, rates in K/min, step in K.
 The signal of a heating scan is sampled on the grid T_i = t_min + i*step; the value at T_i
-is (Tf(T_i) - Tf(T_i - step)) / step, exactly 0 below and 1 above the simulated window.
+is the bin average (Tf(T_i) - Tf(T_i - step)) / step, exactly 0 below and 1 above the simulated
+window.
+
+Three methods:
+
+- ``fast`` (default): the continuous ramp.  Prony modes advanced by an exponential integrator
+  along each linear ramp, with steps that follow the transition (``ln_tau_step``: the change of
+  ln tau per step), independent of the output grid; Tf on the grid by Hermite interpolation.
+- ``exact``: the paper's Eq. 4 as written, a staircase of jumps of one grid step each followed by
+  its hold, summed directly (O(N^2)).  Its error is first order in step / transition width.
+- ``staircase``: the same staircase with the Prony recursion, jumps of step/``substeps``.
+  :func:`simulate_chr_reference` extrapolates two of them to zero jump: the independent
+  reference of the continuous limit.
 """
 from __future__ import annotations
 
@@ -24,7 +36,12 @@ from .prony import prony_series
 WINDOW_TOLERANCE = 1e-3
 #: User-given cycle bounds must bracket the transition to within this (else: error).
 BRACKET_TOLERANCE = 1e-2
-METHODS = ("fast", "exact")
+#: method name -> kernel code
+METHODS = {"fast": kernels.METHOD_CONTINUOUS, "exact": kernels.METHOD_EXACT_STAIRCASE,
+           "staircase": kernels.METHOD_PRONY_STAIRCASE}
+#: Default change of ln tau per internal step of the fast simulator: max |dCp^N| about 4e-4
+#: against the continuous limit where Cp^N stays below 6 (the error falls as its square).
+LN_TAU_STEP = 0.05
 #: Smallest β the simulators accept: below it the KWW spectrum spans so many decades that the
 #: Prony series (and the adaptive window built on it) would need thousands of modes.
 BETA_MIN = 0.1
@@ -114,18 +131,25 @@ def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLI
                          heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
                          t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
                          cycle_min: float | None = None, cycle_max: float | None = None,
-                         method: str = "fast", dtype=np.float64,
-                         window_tolerance: float = WINDOW_TOLERANCE) -> BatchResult:
+                         method: str = "fast", ln_tau_step: float = LN_TAU_STEP, substeps: int = 1,
+                         dtype=np.float64, window_tolerance: float = WINDOW_TOLERANCE,
+                         max_steps: int = MAX_STEPS) -> BatchResult:
     """Simulate the CHR heating scans of many parameter sets; everything the kernel reports.
 
-    Same arguments as :func:`simulate_chr_batch`, plus ``dtype`` of the returned signals
-    and ``window_tolerance`` of the adaptive cycle window.
+    Same arguments as :func:`simulate_chr_batch`, plus ``substeps`` (jumps per grid step of the
+    staircase methods), ``dtype`` of the returned signals, ``window_tolerance`` of the adaptive
+    cycle window and ``max_steps``, the largest staircase history a user-given window may need.
     """
     params = check_parameters(params)
     cooling, heating = _check_rates(cooling_rates, heating_rate)
     grid = SignalGrid(float(t_min), float(t_max), float(step))
     if method not in METHODS:
         raise TNMInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if not (math.isfinite(ln_tau_step) and 0.0 < ln_tau_step <= 1.0):
+        raise TNMInputError(f"ln_tau_step must lie in (0, 1], got {ln_tau_step}")
+    if int(substeps) != substeps or substeps < 1:
+        raise TNMInputError(f"substeps must be a positive integer, got {substeps}")
+    jump_K = grid.step_K / (substeps if method != "fast" else 1)
     fixed = []
     for name, value in (("cycle_min", cycle_min), ("cycle_max", cycle_max)):
         if value is None:
@@ -138,10 +162,10 @@ def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLI
     if cycle_min is not None and cycle_max is not None:
         if not fixed[0] < fixed[1]:
             raise TNMInputError(f"cycle_min ({cycle_min} °C) must be below cycle_max ({cycle_max} °C)")
-        steps = 2 * (fixed[1] - fixed[0]) * cooling.size
-        if steps > MAX_STEPS:
-            raise TNMInputError(f"cycles from {cycle_min} to {cycle_max} °C at {grid.step_K} K steps need "
-                                f"{steps:,} steps (limit {MAX_STEPS:,}); narrow them or use a larger step")
+        steps = 2 * (fixed[1] - fixed[0]) * cooling.size * (substeps if method != "fast" else 1)
+        if method != "fast" and steps > max_steps:
+            raise TNMInputError(f"cycles from {cycle_min} to {cycle_max} °C in jumps of {jump_K:g} K need "
+                                f"{steps:,} steps (limit {max_steps:,}); narrow them or use a larger step")
 
     n = params.shape[0]
     dh, ln_a, x, beta = (np.ascontiguousarray(c) for c in params.T)
@@ -153,8 +177,8 @@ def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLI
     status = np.empty(n, dtype=np.int64)
     kernels.chr_batch(ln_a, dh / R_J_PER_MOL_K, x, beta, beta_index, weights, chains, ln_tau_max,
                       n_modes, cooling / 60.0, heating / 60.0, grid.t_min_C, grid.step_K, grid.n_T,
-                      fixed[0], fixed[1], float(window_tolerance), method == "exact",
-                      cp, tf_prime_K, window, edge, status)
+                      fixed[0], fixed[1], float(window_tolerance), METHODS[method], float(ln_tau_step),
+                      int(substeps), cp, tf_prime_K, window, edge, status)
     window_C = grid.t_min_C + window * grid.step_K
     if cycle_min is not None or cycle_max is not None:
         bad = np.nonzero(((edge[:, 0] > BRACKET_TOLERANCE) & (cycle_min is not None))
@@ -174,11 +198,51 @@ def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLI
     return BatchResult(cp, tf_prime_K - ZERO_CELSIUS_K, window_C, edge, status)
 
 
+def simulate_chr_reference(params, windows_C, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
+                           heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN, t_min: float = -250.0,
+                           t_max: float = 1600.0, step: float = 0.1, jumps_per_width: float = 100.0,
+                           peaks=None) -> tuple[np.ndarray, np.ndarray]:
+    """The continuous-ramp limit by an independent route: Eq. 4's staircase extrapolated to zero jump.
+
+    For each parameter set the Prony staircase is run inside its cycle window ``windows_C[k]`` =
+    (cycle_min, cycle_max) in °C (e.g. :attr:`BatchResult.window_C` of a fast run) with jumps h
+    and h/2, h = step/n the largest divisor of the grid step with at least ``jumps_per_width``
+    jumps across the transition width R*T0**2/dh at the window's lower end, divided by the
+    expected peak height ``peaks[k]`` where it exceeds 1 (a peak of Cp^N = 10 is about ten
+    times narrower); Richardson's extrapolation
+    2 Cp(h/2) - Cp(h) removes the staircase's first-order error.  Slow (O(N) in step/substeps):
+    meant for tests and for the book, not for datasets.
+
+    Returns (cp (n, n_rates, n_T), spread (n,)): the extrapolated Cp^N on the grid, and
+    max |Cp(h/2) - Cp(h)| per set, an upper bound on the error left before extrapolation.
+    """
+    params = check_parameters(params)
+    windows_C = np.asarray(windows_C, dtype=float).reshape(-1, 2)
+    if windows_C.shape[0] != params.shape[0]:
+        raise TNMInputError(f"need one window per parameter set, got {windows_C.shape[0]} for {params.shape[0]}")
+    grid = SignalGrid(float(t_min), float(t_max), float(step))
+    cp = np.empty((params.shape[0], len(np.ravel(cooling_rates)), grid.n_T))
+    spread = np.empty(params.shape[0])
+    kwargs = dict(cooling_rates=cooling_rates, heating_rate=heating_rate, t_min=t_min, t_max=t_max, step=step,
+                  method="staircase")
+    peaks = np.ones(params.shape[0]) if peaks is None else np.maximum(np.asarray(peaks, dtype=float), 1.0)
+    for k, (p, (lo, hi)) in enumerate(zip(params, windows_C)):
+        width_K = R_J_PER_MOL_K * (lo + ZERO_CELSIUS_K) ** 2 / p[0] / peaks[k]
+        substeps = max(1, int(math.ceil(grid.step_K * jumps_per_width / width_K)))
+        coarse = simulate_chr_details(p[None], cycle_min=lo, cycle_max=hi, substeps=substeps,
+                                      max_steps=10 ** 9, **kwargs).cp[0]
+        fine = simulate_chr_details(p[None], cycle_min=lo, cycle_max=hi, substeps=2 * substeps,
+                                    max_steps=10 ** 9, **kwargs).cp[0]
+        cp[k] = 2.0 * fine - coarse
+        spread[k] = np.max(np.abs(fine - coarse))
+    return cp, spread
+
+
 def simulate_chr_batch(params, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
                        heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
                        t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
                        cycle_min: float | None = None, cycle_max: float | None = None,
-                       method: str = "fast") -> np.ndarray:
+                       method: str = "fast", ln_tau_step: float = LN_TAU_STEP) -> np.ndarray:
     """Cp^N heating scans of many parameter sets, in parallel (numba threads).
 
     Parameters
@@ -190,7 +254,10 @@ def simulate_chr_batch(params, *, cooling_rates: Sequence[float] = PAPER_COOLING
     t_min, t_max, step : the signal grid in °C and K.
     cycle_min, cycle_max : cycle bounds T0, T1 (°C); None chooses them per parameter set so
         that every heating scan starts in the glass and ends in the liquid.
-    method : "fast" (Prony recursion) or "exact" (direct sum of Eq. 4, O(N^2)).
+    method : "fast" (the continuous ramp, default), "exact" (the staircase of Eq. 4 at the grid
+        step, summed directly, O(N^2)) or "staircase" (the same with the Prony recursion).
+    ln_tau_step : change of ln tau per internal step of "fast" (default 0.05); the error
+        against the continuous limit falls as its square.
 
     Returns
     -------
@@ -198,7 +265,7 @@ def simulate_chr_batch(params, *, cooling_rates: Sequence[float] = PAPER_COOLING
     """
     return simulate_chr_details(params, cooling_rates=cooling_rates, heating_rate=heating_rate,
                                 t_min=t_min, t_max=t_max, step=step, cycle_min=cycle_min,
-                                cycle_max=cycle_max, method=method).cp
+                                cycle_max=cycle_max, method=method, ln_tau_step=ln_tau_step).cp
 
 
 def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
@@ -206,7 +273,7 @@ def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
                  heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
                  t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
                  cycle_min: float | None = None, cycle_max: float | None = None,
-                 method: str = "fast") -> xr.Dataset:
+                 method: str = "fast", ln_tau_step: float = LN_TAU_STEP) -> xr.Dataset:
     """Cp^N of the heating scans of one parameter set as an xarray Dataset.
 
     ``dh`` in J/mol, ``ln_a`` = ln(A/s); other arguments as :func:`simulate_chr_batch`.
@@ -216,7 +283,8 @@ def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
     """
     result = simulate_chr_details([[dh, ln_a, x, beta]], cooling_rates=cooling_rates,
                                   heating_rate=heating_rate, t_min=t_min, t_max=t_max, step=step,
-                                  cycle_min=cycle_min, cycle_max=cycle_max, method=method)
+                                  cycle_min=cycle_min, cycle_max=cycle_max, method=method,
+                                  ln_tau_step=ln_tau_step)
     grid = SignalGrid(float(t_min), float(t_max), float(step))
     rates = np.asarray(cooling_rates, dtype=float).ravel()
     ds = xr.Dataset(
@@ -235,7 +303,8 @@ def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
             "dh_J_per_mol": float(dh), "ln_A": float(ln_a), "x": float(x), "beta": float(beta),
             "A_units": "s", "heating_rate_K_per_min": float(heating_rate),
             "cycle_min_C": float(result.window_C[0, 0]), "cycle_max_C": float(result.window_C[0, 1]),
-            "step_K": float(step), "method": method, "status": int(result.status[0]),
+            "step_K": float(step), "method": method, "ln_tau_step": float(ln_tau_step),
+            "status": int(result.status[0]),
             "program": "CHR cycles: equilibrium at cycle_max_C, then per cooling rate cool to "
                        "cycle_min_C and heat back to cycle_max_C",
         },
@@ -247,6 +316,9 @@ def simulate_program(program: Program, dh: float, ln_a: float, x: float, beta: f
                      step: float = 0.1, method: str = "fast") -> xr.Dataset:
     """Fictive temperature along any temperature program (one parameter set).
 
+    The program is discretised as Eq. 4's staircase (:meth:`Program.discretise`, jumps of at most
+    ``step`` K, holds in log-spaced sub-holds); ``method`` "exact" sums it directly, "fast" and
+    "staircase" use the Prony recursion.  (Only the CHR simulators follow the continuous ramp.)
     Returns a Dataset over ``step`` (one entry per discretisation step) with ``time_s``,
     ``T_C``, ``Tf_C`` and ``segment`` (index of the program segment).
     """

@@ -86,12 +86,22 @@ def subset_pairs(name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Thinning:
-    """Which grid points a profile keeps: every ``pair_stride``-th i and j inside a subset box
-    (for G: every ``pair_stride``-th of its Δh* and of its ln A indices), and every
-    ``xb_stride``-th x and β."""
+    """Which grid points a profile keeps: about every ``pair_stride``-th i and j inside a subset
+    box (for G: of its Δh* and of its ln A indices) and about every ``xb_stride``-th x and β,
+    evenly spread and always including the first and the last, so a thinned subset spans the
+    same extent as the full one."""
 
     pair_stride: int = 1
     xb_stride: int = 1
+
+
+def thin(values: np.ndarray, stride: int) -> np.ndarray:
+    """About every ``stride``-th of ``values``, evenly spread, first and last always kept."""
+    values = np.asarray(values)
+    if stride <= 1 or values.size <= 2:
+        return values
+    count = -(-(values.size - 1) // stride) + 1
+    return values[np.unique(np.round(np.linspace(0, values.size - 1, count)).astype(int))]
 
 
 @lru_cache(maxsize=32)
@@ -102,15 +112,10 @@ def subset_samples(name: str, thinning: Thinning = Thinning()) -> dict[str, np.n
     arrays are read-only.
     """
     pairs = subset_pairs(name)
-    if name == "G" and thinning.pair_stride > 1:
-        keep_i, keep_j = G_I[::thinning.pair_stride], G_J[::thinning.pair_stride]
-        pairs = pairs[np.isin(pairs[:, 0], keep_i) & np.isin(pairs[:, 1], keep_j)]
-    elif thinning.pair_stride > 1:
-        i0, _, j0, _ = BOX_SUBSETS[name]
-        keep = ((pairs[:, 0] - i0) % thinning.pair_stride == 0) & ((pairs[:, 1] - j0) % thinning.pair_stride == 0)
-        pairs = pairs[keep]
-    k = np.arange(0, X_VALUES.size, thinning.xb_stride)
-    l = np.arange(0, BETA_VALUES.size, thinning.xb_stride)
+    keep_i, keep_j = thin(np.unique(pairs[:, 0]), thinning.pair_stride), thin(np.unique(pairs[:, 1]), thinning.pair_stride)
+    pairs = pairs[np.isin(pairs[:, 0], keep_i) & np.isin(pairs[:, 1], keep_j)]
+    k = thin(np.arange(X_VALUES.size), thinning.xb_stride)
+    l = thin(np.arange(BETA_VALUES.size), thinning.xb_stride)
     ii, kk, ll = np.meshgrid(np.arange(len(pairs)), k, l, indexing="ij")
     p = pairs[ii.ravel()]
     grid = ln_a_grid()
@@ -130,31 +135,28 @@ def full_size() -> int:
 
 
 # ---- regeneration of the ln A table -------------------------------------------------------
-#: (x, β) probed for the extreme window edges: a 5 x 5 grid spanning 0.2 ... 1.0.
+#: (x, β) always probed for the extreme window edges: a 5 x 5 grid spanning 0.2 ... 1.0; the
+#: binding (x, β) of each bound is then found on the whole 41 x 41 grid and added.
 PROBE_VALUES = np.linspace(0.2, 1.0, 5)
+#: The windows are those the simulator settles on, on a grid wide enough never to clip them.
+_WIDE = dict(t_min=-270.0, t_max=2600.0, step=1.0)
 
 
-def window_edges_C(dh: float, ln_a: float) -> tuple[float, float]:
-    """Lowest and highest adaptive cycle bound (°C) over the probe (x, β) at (dh J/mol, ln A)."""
-    from ..physics import kernels
-    from ..physics.constants import R_J_PER_MOL_K
-    from ..physics.program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
-    from ..physics.simulate import WINDOW_TOLERANCE, prony_tables
+def window_edges_C(dh: float, ln_a: float, xb_pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cycle bounds (°C) the simulator chooses for each (x, β) of ``xb_pairs`` (n, 2) at (dh J/mol,
+    ln A): arrays (n,) of lower and upper bounds."""
+    import warnings
 
-    pairs = [(x, b) for x in PROBE_VALUES for b in PROBE_VALUES]
-    beta_index, weights, chains, ln_tau_max, n_modes = prony_tables(np.array([b for _, b in pairs]))
-    cooling = np.asarray(PAPER_COOLING_RATES_K_PER_MIN) / 60.0
-    lo, hi = np.inf, -np.inf
-    for n, (x, b) in enumerate(pairs):
-        r = beta_index[n]
-        T_lo, T_hi, _ = kernels.chr_window_K(ln_a, dh / R_J_PER_MOL_K, x, b, weights[r, :n_modes[r]],
-                                             chains[r], ln_tau_max[r], cooling,
-                                             PAPER_HEATING_RATE_K_PER_MIN / 60.0, WINDOW_TOLERANCE)
-        lo, hi = min(lo, T_lo - ZERO_CELSIUS_K), max(hi, T_hi - ZERO_CELSIUS_K)
-    return lo, hi
+    from ..physics.simulate import simulate_chr_details
+
+    params = np.column_stack([np.full(len(xb_pairs), dh), np.full(len(xb_pairs), ln_a), xb_pairs])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        window = simulate_chr_details(params, **_WIDE).window_C
+    return window[:, 0], window[:, 1]
 
 
-def _bisect(ok, good: float, bad: float, iterations: int = 40) -> float:
+def _bisect(ok, good: float, bad: float, iterations: int = 32) -> float:
     """Boundary between ``good`` (ok) and ``bad`` (not ok) by bisection."""
     for _ in range(iterations):
         middle = 0.5 * (good + bad)
@@ -165,21 +167,79 @@ def _bisect(ok, good: float, bad: float, iterations: int = 40) -> float:
     return good
 
 
-def reconstruct_ln_a_range(dh: float, margin_K: float = MARGIN_K) -> tuple[float, float]:
-    """ln A bounds at one Δh* (J/mol) by the rule of the module docstring."""
-    low_ok = lambda ln_a: window_edges_C(dh, ln_a)[0] >= PAPER_GRID.t_min_C + margin_K  # noqa: E731
-    high_ok = lambda ln_a: window_edges_C(dh, ln_a)[1] <= PAPER_GRID.t_max_C - margin_K  # noqa: E731
+def _extreme_pair(dh: float, ln_a: float, edge: int) -> tuple[tuple[float, float], float]:
+    """The (x, β) of the grid with the lowest lower (edge 0) or highest upper (edge 1) window bound,
+    coarse to fine: every fourth x and β, then the 7 x 7 neighbourhood of the extreme."""
+    sign = -1.0 if edge == 0 else 1.0
+    coarse = [(k, l) for k in range(0, X_VALUES.size, 4) for l in range(0, BETA_VALUES.size, 4)]
+    values = sign * window_edges_C(dh, ln_a, np.array([(X_VALUES[k], BETA_VALUES[l]) for k, l in coarse]))[edge]
+    k0, l0 = coarse[int(values.argmax())]
+    near = [(k, l) for k in range(max(k0 - 3, 0), min(k0 + 4, X_VALUES.size))
+            for l in range(max(l0 - 3, 0), min(l0 + 4, BETA_VALUES.size))]
+    values = sign * window_edges_C(dh, ln_a, np.array([(X_VALUES[k], BETA_VALUES[l]) for k, l in near]))[edge]
+    k, l = near[int(values.argmax())]
+    return (float(X_VALUES[k]), float(BETA_VALUES[l])), float(sign * values.max())
+
+
+def _bound(ok, inside: float, outside: float, guess: float | None, half_width: float = 5.0) -> float:
+    """The ln A where ``ok`` turns false between ``inside`` (ok) and ``outside``; a ``guess``
+    (the shipped value) narrows the bracket to +-half_width when the bracket holds."""
+    if ok(outside):
+        return outside
+    if guess is not None:
+        sign = 1.0 if outside > inside else -1.0
+        near_in, near_out = guess - sign * half_width, guess + sign * half_width
+        if (near_in - inside) * sign >= 0 and (outside - near_out) * sign >= 0 and ok(near_in) and not ok(near_out):
+            return _bisect(ok, near_in, near_out, iterations=10)
+    return _bisect(ok, inside, outside)
+
+
+def reconstruct_ln_a_range(dh: float, margin_K: float = MARGIN_K, guess: tuple | None = None) -> tuple[float, float]:
+    """ln A bounds at one Δh* (J/mol) by the rule of the module docstring.
+
+    The edges are monotone in ln A for each (x, β); the binding (x, β) is searched on the 41 x 41
+    grid at the candidate bound (:func:`_extreme_pair`) and added to the probe until it fits.
+    ``guess`` = (ln_A_min, ln_A_max) narrows the bisection (regenerating from the shipped table).
+    """
+    floor, ceiling = PAPER_GRID.t_min_C + margin_K, PAPER_GRID.t_max_C - margin_K
+    probe = [(x, b) for x in PROBE_VALUES for b in PROBE_VALUES]
     lower, upper = LN_A_LIMITS
-    ln_a_min = lower if low_ok(lower) else _bisect(low_ok, upper, lower)
-    ln_a_max = upper if high_ok(upper) else _bisect(high_ok, ln_a_min, upper)
-    if not (low_ok(ln_a_min) and high_ok(ln_a_max)) or ln_a_max <= ln_a_min:
+    for _ in range(6):
+        pairs = np.array(probe)
+        low_ok = lambda ln_a: window_edges_C(dh, ln_a, pairs)[0].min() >= floor  # noqa: E731
+        high_ok = lambda ln_a: window_edges_C(dh, ln_a, pairs)[1].max() <= ceiling  # noqa: E731
+        ln_a_min = _bound(low_ok, upper, lower, guess[0] if guess else None)
+        ln_a_max = _bound(high_ok, ln_a_min, upper, guess[1] if guess else None)
+        worst_lo, lowest = _extreme_pair(dh, ln_a_min, 0)
+        worst_hi, highest = _extreme_pair(dh, ln_a_max, 1)
+        settled = True
+        if lowest < floor - 1e-6:
+            probe.append(worst_lo)
+            settled = False
+        if highest > ceiling + 1e-6:
+            probe.append(worst_hi)
+            settled = False
+        if settled:
+            break
+    else:
+        raise RuntimeError(f"the binding (x, beta) of the ln A range at dh = {dh} J/mol did not settle")
+    if ln_a_max <= ln_a_min:
         raise RuntimeError(f"no ln A range fits the grid at dh = {dh} J/mol")
     return ln_a_min, ln_a_max
 
 
-def regenerate(path: Path) -> np.ndarray:
-    """Recompute the ln A table for every Δh* and write it as CSV to ``path``."""
-    rows = [(dh, *reconstruct_ln_a_range(dh)) for dh in DH_J_PER_MOL]
+def regenerate(path: Path, rows_of: range | None = None) -> np.ndarray:
+    """Recompute the ln A table for every Δh* (or the indices ``rows_of``) and write it as CSV."""
+    try:
+        shipped = ln_a_table()
+    except (FileNotFoundError, RuntimeError):
+        shipped = None
+    rows = []
+    for i, dh in enumerate(DH_J_PER_MOL):
+        if rows_of is not None and i not in rows_of:
+            continue
+        rows.append((dh, *reconstruct_ln_a_range(dh, guess=None if shipped is None else tuple(shipped[i, 1:]))))
+        print(f"dh = {dh / 1e3:.0f} kJ/mol: ln A {rows[-1][1]:.3f} ... {rows[-1][2]:.3f}", flush=True)
     table = np.array(rows)
     header = (f"# ln A bounds per dh: whole signal of every (x, beta) inside "
               f"[{PAPER_GRID.t_min_C:g}, {PAPER_GRID.t_max_C:g}] °C with a {MARGIN_K:g} K margin, "
@@ -193,8 +253,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tnmlib.study.statespace",
                                      description="Regenerate the reconstructed ln A table of the state space.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / TABLE_NAME)
+    parser.add_argument("--rows", default=None, metavar="FIRST:STOP", help="only these Δh* indices (to split the work)")
     args = parser.parse_args(argv)
-    table = regenerate(args.out)
+    rows_of = range(*(int(v) for v in args.rows.split(":"))) if args.rows else None
+    table = regenerate(args.out, rows_of)
     print(f"wrote {args.out}: ln A from {table[:, 1].min():.1f} to {table[:, 2].max():.1f}")
     return 0
 
