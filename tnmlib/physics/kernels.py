@@ -84,6 +84,23 @@ def _exp_neg_seed(a):
     return 1.0 - a * e
 
 
+@numba.njit(cache=True, inline="always")
+def _first_fast_mode(n, chains, ln_a0):
+    """Index of the first mode whose per-step decay a = a0 * 2**(i/chains) reaches 0.1; modes
+    before it (slower) are advanced by Taylor series, the rest by squaring along chains."""
+    step = math.log(2.0) / chains
+    if ln_a0 < _LN_A_TAYLOR - n * step:
+        return n
+    return min(max(0, int(math.ceil((_LN_A_TAYLOR - ln_a0) / step))), n)
+
+
+@numba.njit(cache=True, inline="always")
+def _exp_neg_small(a):
+    """exp(-a) for 0 <= a < 0.1 by its 8-term Taylor series (error < 3e-13)."""
+    return 1.0 - a * (1.0 - a * 0.5 * (1.0 - a * (1.0 / 3.0) * (1.0 - a * 0.25 * (1.0 - a * 0.2 * (
+        1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0)))))))
+
+
 @numba.njit(cache=True, fastmath=_FAST)
 def prony_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta):
     """Advance every Prony mode by one jump dT (K) and a hold of reduced length e**ln_delta.
@@ -96,18 +113,13 @@ def prony_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta):
     chain is zero.  One exp per step in all.
     """
     n = weights.size
-    step = math.log(2.0) / chains
     ln_a0 = ln_delta - ln_tau_max  # ln(delta / tau_0)
-    if ln_a0 < _LN_A_TAYLOR - n * step:
-        first_fast = n
-    else:
-        first_fast = min(max(0, int(math.ceil((_LN_A_TAYLOR - ln_a0) / step))), n)
+    first_fast = _first_fast_mode(n, chains, ln_a0)
     a0 = math.exp(min(max(ln_a0, -700.0), 7.0))
     acc = 0.0
     for i in range(first_fast):
         a = a0 * pow2_up[i]
-        e = 1.0 - a * (1.0 - a * 0.5 * (1.0 - a * (1.0 / 3.0) * (1.0 - a * 0.25 * (1.0 - a * 0.2 * (
-            1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0)))))))
+        e = _exp_neg_small(a)
         m = (modes[i] + dT) * e
         modes[i] = m
         acc += weights[i] * m
@@ -168,19 +180,14 @@ def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
     (sum_i w_i M_i = T - Tf in K, sum_i w_i M_i tau_max/tau_i).
     """
     n = weights.size
-    step = math.log(2.0) / chains
     ln_a0 = ln_delta - ln_tau_max
-    if ln_a0 < _LN_A_TAYLOR - n * step:
-        first_fast = n
-    else:
-        first_fast = min(max(0, int(math.ceil((_LN_A_TAYLOR - ln_a0) / step))), n)
+    first_fast = _first_fast_mode(n, chains, ln_a0)
     a0 = math.exp(min(max(ln_a0, -700.0), 700.0))
     acc = 0.0
     acc1 = 0.0
     for i in range(first_fast):
         a = a0 * pow2_up[i]
-        e = 1.0 - a * (1.0 - a * 0.5 * (1.0 - a * (1.0 / 3.0) * (1.0 - a * 0.25 * (1.0 - a * 0.2 * (
-            1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0)))))))
+        e = _exp_neg_small(a)
         p1 = 1.0 - a * 0.5 * (1.0 - a * (1.0 / 3.0) * (1.0 - a * 0.25 * (1.0 - a * 0.2 * (
             1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0))))))
         g = a * (1.0 / 12.0) * (1.0 - a * 0.5 * (1.0 - a * 0.3 * (1.0 - a * (2.0 / 9.0) * (1.0 - a * (5.0 / 28.0)))))
