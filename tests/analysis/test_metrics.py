@@ -37,8 +37,9 @@ def test_signal_sse_by_hand_and_zero_for_a_perfect_prediction():
 
 
 def test_predictions_outside_the_domain_are_clipped_before_resimulation():
-    clipped = metrics.clip_to_domain(np.array([[-5e3, -1000.0, 1.3, -0.2], [5e6, 3.0, 0.5, 0.5]]))
-    np.testing.assert_allclose(clipped, [[NORM_LOWER[0], NORM_LOWER[1], 1.0, 0.1], [NORM_UPPER[0], NORM_UPPER[1], 0.5, 0.5]])
+    clipped = metrics.clip_to_domain(np.array([[-5e3, -1000.0, 1.3, -0.2], [5e6, 3.0, 0.01, 0.5]]))
+    np.testing.assert_allclose(clipped, [[NORM_LOWER[0], NORM_LOWER[1], 1.0, NORM_LOWER[3]],
+                                         [NORM_UPPER[0], NORM_UPPER[1], NORM_LOWER[2], 0.5]])
     cp = simulate_chr_batch(clipped, step=1.0)  # the extreme corners of the box still simulate
     assert np.all(np.isfinite(cp))
 

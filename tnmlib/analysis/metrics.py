@@ -29,14 +29,15 @@ def sse_signals(cp_true: np.ndarray, cp_pred: np.ndarray) -> np.ndarray:
 
 
 def clip_to_domain(params: np.ndarray) -> np.ndarray:
-    """Predicted parameters moved into the range the network was built to output, before they
-    are re-simulated: Δh* and ln A into the min-max normalisation range (Table 3 with its
-    reserve), x into [0.01, 1] and β into [0.1, 1] (the simulator's domain).  An untrained or badly trained network can predict
-    transitions thousands of kelvin off the grid, which no one would simulate."""
+    """Predicted parameters moved into the box the network was built to output, before they are
+    re-simulated: each parameter into its min-max normalisation range (Table 3 with its reserve),
+    x and β at most 1 and β at least the simulator's minimum.  An untrained or badly trained
+    network can predict transitions thousands of kelvin off the grid, or x near 0, whose peaks
+    are thousands high and take minutes to simulate; no one would simulate either."""
     p = np.array(params, dtype=float)
-    p[:, :2] = np.clip(p[:, :2], NORM_LOWER[:2], NORM_UPPER[:2])
-    p[:, 2] = np.clip(p[:, 2], 0.01, 1.0)
-    p[:, 3] = np.clip(p[:, 3], BETA_MIN, 1.0)
+    p = np.clip(p, NORM_LOWER, NORM_UPPER)
+    p[:, 2:] = np.minimum(p[:, 2:], 1.0)
+    p[:, 3] = np.maximum(p[:, 3], BETA_MIN)
     return p
 
 

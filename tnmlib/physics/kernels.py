@@ -534,6 +534,10 @@ def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
 #: Above this peak height the continuous simulation is repeated with eta * SCALE / Cp_max.
 CP_MAX_REFINE = 3.0
 CP_MAX_REFINE_SCALE = 1.5
+#: ... but Cp_max counts at most this much: the state space's tallest peaks stay below it, and
+#: parameters far outside it (a network's wild guess, x -> 0) must not cost minutes a sample;
+#: beyond it the error grows as (Cp_max / CEILING)**2.
+CP_MAX_REFINE_CEILING = 400.0
 
 #: Sample status codes returned by the batch simulator.
 STATUS_OK = 0
@@ -603,10 +607,11 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
             for i in range(cp_out.shape[1]):
                 cp_max = max(cp_max, cp_out[r, i])
         if cp_max > CP_MAX_REFINE:
+            scale = CP_MAX_REFINE_SCALE / min(cp_max, CP_MAX_REFINE_CEILING)
             first_cp, last_cp = chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                                                cooling_K_per_s, heating_K_per_s, t_min_C, step_K,
-                                               n_T, lo, hi, method, eta * CP_MAX_REFINE_SCALE / cp_max,
-                                               substeps, cp_out, tf_prime_K_out)
+                                               n_T, lo, hi, method, eta * scale, substeps, cp_out,
+                                               tf_prime_K_out)
     window_out[0] = lo
     window_out[1] = hi
     edge_out[0] = first_cp
