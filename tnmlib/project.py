@@ -16,9 +16,9 @@ def project_root(start: str | Path | None = None) -> Path | None:
     return None
 
 
-def use_project_root() -> Path:
-    """Change the working directory to the project root (if found) and return the directory in use."""
+def use_project_root() -> None:
+    """Change the working directory to the project root, if there is one above it (a notebook's
+    last line: returns nothing, so the page shows no output)."""
     root = project_root()
     if root is not None:
         os.chdir(root)
-    return Path.cwd()
