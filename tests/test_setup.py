@@ -45,7 +45,6 @@ def test_readme_opens_with_the_two_commands():
 def test_a_notebook_started_in_notebooks_resolves_paths_against_the_repository(tmp_path):
     """JupyterLab starts kernels in notebooks/: outputs must still land in the repository's data/."""
     import shutil
-    import sys
 
     import papermill
 

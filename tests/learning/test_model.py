@@ -11,7 +11,6 @@ from tnmlib.learning import preprocess
 from tnmlib.errors import TNMInputError
 from tnmlib.learning.model import (NORM_LOWER, NORM_UPPER, MCNNConfig, WeightedNormalisedMSE, build_model, denormalise,
                           load_model, metadata, normalise, predict)
-from tnmlib.study.profile import load_profile
 from tnmlib.physics.simulate import simulate_chr_batch
 
 TINY = MCNNConfig(filters=(2, 2, 2), dense_units=8, n_interp=100, dropout=0.0)

@@ -1,5 +1,4 @@
 """Subset files: schema, resume, determinism, streaming reader, failures."""
-import os
 
 import h5py
 import numpy as np
@@ -8,7 +7,6 @@ import xarray as xr
 
 from tnmlib.pipeline import dataset as dsmod
 from tnmlib.pipeline.dataset import DatasetSpec, build_dataset
-from tnmlib.errors import TNMInputError
 from tnmlib.physics.kernels import STATUS_OK
 from tnmlib.study.profile import load_profile
 from tnmlib.physics.simulate import simulate_chr_details

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TNMInputError
-from ..physics.constants import ZERO_CELSIUS_K
 from ..physics.grid import SignalGrid
 from .parameters import BY_NAME
 
