@@ -33,14 +33,16 @@ subset_of = $(lastword $(subst :, ,$(filter $(1):%,$(MODEL_SUBSET))))
 DATA := $(foreach s,$(SUBSETS),data/$(s)-$(PROFILE).h5)
 MODELS := $(foreach m,$(MODEL_NAMES),models/$(m)-$(PROFILE).keras)
 EVALS := $(foreach m,$(MODEL_NAMES),$(REPORTS)/eval-$(m).nc)
+SUMMARY := $(REPORTS)/summary.json
 PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
-	$(foreach m,$(MODEL_NAMES),02_train_$(m).ipynb) 03_evaluate.ipynb 04_surfaces.ipynb 05_reproduce.ipynb)
+	$(foreach m,$(MODEL_NAMES),02_train_$(m).ipynb) 03_evaluate.ipynb 04_surfaces.ipynb 05_reproduce.ipynb \
+	06_discussion.ipynb)
 PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
 TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
 
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
-.PHONY: help venv test test-slow check-book lab bench book data models evaluations clean print-%
+.PHONY: help venv test test-slow check-book lab bench book data models evaluations summary clean print-%
 
 help:  ## this list
 	@echo "make TARGET [PROFILE=quick|smoke|paper]  (default PROFILE=$(PROFILE))"
@@ -88,6 +90,11 @@ $(REPORTS)/eval-%.nc: models/%-$(PROFILE).keras data/$$(call subset_of,$$*)-$(PR
 
 evaluations: $(EVALS)  ## only the evaluation files of PROFILE
 
+$(SUMMARY): $(EVALS) $(EVAL_SRC) | $(STAMP)
+	$(TNM) summary --eval-dir $(REPORTS) --out $@
+
+summary: $(SUMMARY)  ## reports/PROFILE/summary.json: MAE (model and constant), shares, left-out, resolved
+
 # ---- the book: notebooks read finished artifacts; each profile has its own pages and HTML ---
 $(EXEC)/00_simulator.ipynb: notebooks/00_simulator.ipynb $(PKG_SRC) | $(STAMP)
 	@mkdir -p $(EXEC)
@@ -104,9 +111,9 @@ $(EXEC)/02_train_%.ipynb: notebooks/02_train.ipynb models/%-$(PROFILE).keras $(P
 	$(PAPERMILL) $< $@ -p model_name $* -p profile $(PROFILE) -p model_path models/$*-$(PROFILE).keras
 	$(BOOK) finish $@ --profile $(PROFILE) --model $*
 
-$(EXEC)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(EVALS) $(PKG_SRC)
+$(EXEC)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(EVALS) $(SUMMARY) $(PKG_SRC)
 	@mkdir -p $(EXEC)
-	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p eval_dir $(REPORTS)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p eval_dir $(REPORTS) -p summary_path $(SUMMARY)
 	$(BOOK) finish $@ --profile $(PROFILE)
 
 $(EXEC)/04_surfaces.ipynb: notebooks/04_surfaces.ipynb $(REPORTS)/eval-G.nc $(PKG_SRC)
@@ -118,6 +125,11 @@ $(EXEC)/05_reproduce.ipynb: notebooks/05_reproduce.ipynb $(DATA) $(MODELS) $(PKG
 	@mkdir -p $(EXEC)
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p data_dir data -p model_dir models \
 		-p timings_path $(REPORTS)/timings.csv
+	$(BOOK) finish $@ --profile $(PROFILE)
+
+$(EXEC)/06_discussion.ipynb: notebooks/06_discussion.ipynb $(SUMMARY) $(MODELS) $(PKG_SRC)
+	@mkdir -p $(EXEC)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p summary_path $(SUMMARY) -p model_dir models
 	$(BOOK) finish $@ --profile $(PROFILE)
 
 $(STATIC)/plotly.min.js: | $(STAMP)

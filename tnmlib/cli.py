@@ -185,49 +185,26 @@ def _add_predict(sub) -> None:
         description=(
             "Apply a trained model to the scans of a subset file (.h5) or of a CSV in the layout of "
             "`tnm simulate` (T_C and one cp_q<rate> column per cooling rate, the model's rates); a CSV "
-            "is resampled to the model's temperature grid (0 below, 1 above its range). Writes "
-            "dh_kJ_per_mol, ln_A (A in s), x, beta per sample, with the sample id for .h5 input."),
+            "is resampled to the model's temperature grid (0 below, 1 above its range). A subset file is "
+            "read in batches and must be on the model's grid. Writes dh_kJ_per_mol, ln_A (A in s), x, "
+            "beta per sample, with the sample id for .h5 input, and outside_trained_box = 1 where an "
+            "estimate leaves the parameter box of the model's training data."),
         epilog="Example: tnm predict --model models/C-quick.keras --data se.csv --out se-params.csv")
     p.add_argument("--model", type=Path, required=True, metavar="MODEL.keras")
     p.add_argument("--data", type=Path, required=True, metavar="FILE.h5|FILE.csv")
     p.add_argument("--out", type=Path, required=True, metavar="PREDICTIONS.csv")
+    p.add_argument("--batch-size", type=int, default=1024, metavar="N",
+                   help="samples of a subset file read and predicted at a time (default 1024)")
     p.set_defaults(run=_run_predict)
 
 
 def _run_predict(args) -> None:
-    import numpy as np
+    from .pipeline.predict import predict_file
 
-    from .learning.model import load_model, metadata, predict
-    from .pipeline.scans import read_scans_csv
-    from .study.parameters import PARAMETERS
-
-    if args.out.suffix.lower() != ".csv":
-        raise TNMInputError(f"--out must end in .csv, got {args.out.name!r}")
-    model = load_model(args.model)
-    meta = metadata(model)
-    suffix = args.data.suffix.lower()
-    if suffix in (".h5", ".nc"):
-        import h5py
-
-        try:
-            with h5py.File(args.data, "r") as f:
-                cp, ids = f["cp"][...], f["sample"][...]
-        except (OSError, KeyError) as exc:
-            raise TNMInputError(f"{args.data} is not a subset file: {exc}") from None
-    elif suffix == ".csv":
-        cp = read_scans_csv(args.data, meta)[None]
-        ids = None
-    else:
-        raise TNMInputError(f"--data must be .h5 or .csv, got {args.data.name!r}")
-    params = predict(model, cp)
-    table = np.column_stack([p.to_display(params[:, k]) for k, p in enumerate(PARAMETERS)])
-    header = ",".join(p.display_key for p in PARAMETERS)
-    if ids is not None:
-        table = np.column_stack([ids, table])
-        header = "sample," + header
-    with atomic_output(args.out) as tmp:
-        np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.8g")
-    print(f"wrote {args.out} ({len(table)} predictions)")
+    result = predict_file(args.model, args.data, args.out, batch_size=args.batch_size)
+    note = (f"; {result['outside']} outside the parameter box the model was trained on "
+            "(column outside_trained_box): do not trust those") if result["outside"] else ""
+    print(f"wrote {args.out} ({result['rows']} predictions{note})")
 
 
 def _add_evaluate(sub) -> None:
@@ -257,6 +234,29 @@ def _run_evaluate(args) -> None:
           f"{int(result['kept'].values.sum())} kept)")
 
 
+def _add_summary(sub) -> None:
+    p = sub.add_parser(
+        "summary", help="collect the evaluations of a build into one summary.json",
+        description=(
+            "Read eval-<model>.nc of every model of the study from a folder and write, per model and "
+            "parameter, the MAE of the network and of the constant predictor (median of the training "
+            "split), the shares under the study's thresholds, the left-out samples and whether the "
+            "grid resolves the subset's transitions (>= 5 points across the median width)."),
+        epilog="Example: tnm summary --eval-dir reports/quick --out reports/quick/summary.json")
+    p.add_argument("--eval-dir", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", type=Path, required=True, metavar="SUMMARY.json")
+    p.set_defaults(run=_run_summary)
+
+
+def _run_summary(args) -> None:
+    from .pipeline.report import write_summary
+
+    if args.out.suffix.lower() != ".json":
+        raise TNMInputError(f"--out must end in .json, got {args.out.name!r}")
+    result = write_summary(args.eval_dir, args.out)
+    print(f"wrote {args.out} ({len(result['models'])} models)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tnm`` argument parser with all sub-commands."""
     from .version import __version__
@@ -273,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_predict(sub)
+    _add_summary(sub)
     return parser
 
 

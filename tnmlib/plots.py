@@ -195,22 +195,32 @@ def history_figure(history: dict, title: str = "Training and validation") -> go.
     return fig
 
 
-MODEL_COLOURS = {**SUBSET_COLOURS, "C-wlnA1": "#56B4E9"}
+MODEL_COLOURS = {**SUBSET_COLOURS, "C-wlnA1": "#56B4E9", "C-raw": "#999999"}
 #: Per parameter: (variable of the evaluation file, factor to display units, axis title).
 AE_LABELS = {p.name: (f"ae_{p.name}", 1.0 / p.units_per_display, f"absolute error of {p.axis_label}") for p in PARAMETERS}
 
 
-def sorted_errors_figure(results: dict, variables, title: str) -> go.Figure:
-    """Sorted per-sample errors of each model against the share of its kept test samples (%)."""
+def sorted_errors_figure(results: dict, variables, title: str, constant: bool = True) -> go.Figure:
+    """Sorted per-sample errors of each model against the share of its kept test samples (%).
+
+    With ``constant``, each model's constant predictor (the median of its training split) is
+    drawn dotted in the same colour, for variables that have one (``ae_*``)."""
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=len(variables), subplot_titles=[v[2] for v in variables])
     for col, (variable, scale, label) in enumerate(variables, start=1):
         for name, ds in results.items():
-            values = np.sort(ds[variable].values[ds["kept"].values]) * scale
+            kept = ds["kept"].values
+            values = np.sort(ds[variable].values[kept]) * scale
             share = 100 * (np.arange(values.size) + 1) / max(values.size, 1)
             fig.add_trace(go.Scatter(x=share, y=values, mode="lines", name=name, legendgroup=name,
                                      showlegend=col == 1, line=dict(color=MODEL_COLOURS.get(name))), row=1, col=col)
+            baseline = variable.replace("ae_", "ae_constant_", 1)
+            if constant and variable.startswith("ae_") and baseline in ds:
+                values = np.sort(ds[baseline].values[kept]) * scale
+                fig.add_trace(go.Scatter(x=share, y=values, mode="lines", name=f"{name}: constant",
+                                         legendgroup=name, showlegend=col == 1,
+                                         line=dict(color=MODEL_COLOURS.get(name), dash="dot", width=1)), row=1, col=col)
         fig.update_xaxes(title_text="share of test samples (%)", row=1, col=col)
         fig.update_yaxes(type="log", title_text=label, row=1, col=col)
     fig.update_layout(title=title, template="plotly_white", height=420)
@@ -270,4 +280,40 @@ def convergence_figure(comparisons: dict, rate_K_per_min: float = 20.0,
     fig.update_yaxes(title_text="Cp<sup>N</sup> (1)", row=1, col=1)
     fig.update_layout(title=f"{title} (heating after cooling at {rate_K_per_min:g} K/min)",
                       template="plotly_white", height=420)
+    return fig
+
+
+def learning_curve_figure(curve: dict, constant_mae: dict, paper_budget: float | None = None,
+                          title: str = "Learning curve") -> go.Figure:
+    """Validation MAE (over the constant predictor's) and shares under the thresholds against the
+    training budget in sample-passes (log axis); the paper's budget as a vertical line.
+
+    curve: columns of a ``*.curve.csv`` (sample_passes, mae_<key>, share_<parameter>_<below>);
+    constant_mae: the constant predictor's validation MAE keyed like ``mae_<key>``'s key."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("MAE / MAE of the constant predictor",
+                                                        "share of validation samples under the threshold (%)"))
+    budget = curve["sample_passes"]
+    for k, p in enumerate(PARAMETERS):
+        fig.add_trace(go.Scatter(x=budget, y=curve[f"mae_{p.display_key}"] / constant_mae[p.display_key],
+                                 mode="lines+markers", name=p.label, line=dict(color=PALETTE[k])), row=1, col=1)
+    shares = [key for key in curve if key.startswith("share_")]
+    for k, key in enumerate(shares):
+        parameter, below = key[len("share_"):].rsplit("_", 1)
+        p = next(q for q in PARAMETERS if q.name == parameter)
+        units = "" if p.display_units == "1" else f" {p.display_units}"
+        fig.add_trace(go.Scatter(x=budget, y=100 * curve[key], mode="lines+markers", name=f"{p.label} < {below}{units}",
+                                 line=dict(color=PALETTE[PARAMETERS.index(p)], dash="solid" if k % 2 == 0 else "dash")),
+                      row=1, col=2)
+    fig.add_hline(y=1.0, line=dict(color="grey", dash="dot"), row=1, col=1)
+    if paper_budget:
+        for col in (1, 2):
+            fig.add_vline(x=paper_budget, line=dict(color="black", dash="dash"), row=1, col=col)
+        fig.add_annotation(x=np.log10(paper_budget), y=1.0, yref="paper", text="paper's budget", showarrow=False,
+                           xanchor="right", yanchor="top", row=1, col=1)
+    fig.update_xaxes(type="log", title_text="training budget (sample-passes)")
+    fig.update_yaxes(type="log", title_text="ratio (1)", row=1, col=1)
+    fig.update_yaxes(title_text="share (%)", range=[0, 100], row=1, col=2)
+    fig.update_layout(title=title, template="plotly_white", height=440)
     return fig

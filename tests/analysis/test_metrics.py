@@ -4,7 +4,7 @@ import pytest
 import xarray as xr
 
 from tnmlib.analysis import metrics
-from tnmlib.analysis.tables import cell_means, share_table
+from tnmlib.analysis.tables import MAE_RATIO_TARGETS, cell_means, mae_table, resolution_table, share_table, summary
 from tnmlib.study.parameters import NORM_LOWER, NORM_UPPER
 from tnmlib.physics.simulate import simulate_chr_batch
 
@@ -63,12 +63,50 @@ def _results(n=8):
     return ds, rng
 
 
-def test_share_table_counts_kept_samples_only():
+def _with_constant(ds):
+    """The constant predictor's errors: 0.1 in x, 0.05 in β, 20 kJ/mol, 4 in ln A; a 1 K grid; widths
+    R·Tg²/Δh* of 10 K (Tg chosen for it) on half the samples, 2 K on the other half."""
+    n = ds.sizes["test_sample"]
+    ds = ds.assign(ae_constant_x=("test_sample", np.full(n, 0.1)), ae_constant_beta=("test_sample", np.full(n, 0.05)),
+                   ae_constant_dh=("test_sample", np.full(n, 20e3)), ae_constant_ln_A=("test_sample", np.full(n, 4.0)))
+    width = np.where(np.arange(n) < n // 2, 10.0, 2.0)
+    T_K = np.sqrt(width * ds["true_dh"].values / 8.314462618)
+    ds = ds.assign(T_peak_C=("test_sample", T_K - 273.15))
+    ds.attrs.update(grid_step_K=1.0, subset="C")
+    return ds
+
+
+def test_share_table_counts_kept_samples_only_for_model_and_constant():
     ds, _ = _results()
-    table = share_table({"M": ds})
-    assert table.loc["x: AE < 0.02", "M"] == 100.0  # the left-out sample's large error is ignored
-    assert table.loc["β: AE < 0.02", "M"] == 0.0 and table.loc["β: AE < 0.05", "M"] == 100.0
-    assert table.loc["Δh*: AE < 10 kJ/mol", "M"] == 100.0 and table.loc["ln A: AE < 2", "M"] == 0.0
+    table = share_table({"M": _with_constant(ds)})
+    assert table.loc[("x: AE < 0.02", "MCNN"), "M"] == 100.0  # the left-out sample's large error is ignored
+    assert table.loc[("β: AE < 0.02", "MCNN"), "M"] == 0.0 and table.loc[("β: AE < 0.05", "MCNN"), "M"] == 100.0
+    assert table.loc[("Δh*: AE < 10 kJ/mol", "MCNN"), "M"] == 100.0 and table.loc[("ln A: AE < 2", "MCNN"), "M"] == 0.0
+    assert table.loc[("x: AE < 0.02", "constant"), "M"] == 0.0 and table.loc[("Δh*: AE < 50 kJ/mol", "constant"), "M"] == 100.0
+    assert table.loc[("x: AE < 0.02", "MCNN"), "paper"].startswith("> 99")
+
+
+def test_mae_table_and_summary_set_each_model_beside_the_constant():
+    ds, _ = _results()
+    ds = _with_constant(ds)
+    table = mae_table({"M": ds})
+    assert table.loc[("M", "x"), "ratio"] == pytest.approx(0.1)        # 0.01 / 0.1 over kept samples
+    assert table.loc[("M", "Δh*"), "MAE"] == pytest.approx(5.0)        # kJ/mol
+    assert table.loc[("M", "ln A"), "ratio"] == pytest.approx(0.75) and table.loc[("M", "ln A"), "meets target"]
+    assert table.loc[("M", "β"), "ratio"] == pytest.approx(0.6) and not table.loc[("M", "β"), "meets target"]
+    result = summary({"M": ds})
+    m = result["models"]["M"]
+    assert set(m["mae"]) == set(m["mae_constant"]) == {"dh_kJ_per_mol", "ln_A", "x", "beta"}
+    assert m["mae"]["dh_kJ_per_mol"] == pytest.approx(5.0) and m["mae_constant"]["ln_A"] == pytest.approx(4.0)
+    assert m["shares"]["x_0.02"] == 100.0 and m["shares_constant"]["dh_50"] == 100.0
+    assert m["left_out"] == 1 and m["test_samples"] == ds.sizes["test_sample"]
+    assert m["points_across_median_width"] == pytest.approx(6.0) and m["resolved"] is True  # median of 10 and 2 K
+    assert result["mae_ratio_targets"] == MAE_RATIO_TARGETS
+
+
+def test_resolution_table_counts_points_across_the_median_width():
+    table = resolution_table({"A": np.array([0.1, 0.2, 0.3])}, {"1 K": {"A": 1.0}, "fine": {"A": 0.02}})
+    assert table.loc["A", "median width (K)"] == 0.2 and table.loc["A", "1 K"] == 0.2 and table.loc["A", "fine"] == 10.0
 
 
 def test_cell_means_average_each_grid_cell():

@@ -9,8 +9,8 @@ import pytest
 
 from tnmlib.learning import preprocess
 from tnmlib.errors import TNMInputError
-from tnmlib.learning.model import (NORM_LOWER, NORM_UPPER, MCNNConfig, WeightedNormalisedMSE, build_model, denormalise,
-                          load_model, metadata, normalise, predict)
+from tnmlib.learning.model import (NORM_LOWER, NORM_UPPER, MCNNConfig, Preprocess, WeightedNormalisedMSE, build_model,
+                                   denormalise, load_model, metadata, normalise, predict)
 from tnmlib.physics.simulate import simulate_chr_batch
 
 TINY = MCNNConfig(filters=(2, 2, 2), dense_units=8, n_interp=100, dropout=0.0)
@@ -145,7 +145,10 @@ def test_training_resumes_after_an_interruption(tmp_path, smoke_c, monkeypatch):
     assert history["epoch"].tolist() == [0.0, 1.0]  # one row per epoch, none repeated
     assert out.exists() and not (tmp_path / "m.checkpoint.keras").exists()
     assert json.loads((tmp_path / "m.json").read_text())["fingerprint"] == meta["fingerprint"]
-    assert set(meta["validation_mae"]) == {"dh_kJ_per_mol", "ln_A", "x", "beta"}
+    assert set(meta["validation_mae"]) == set(meta["validation_mae_constant"]) == {"dh_kJ_per_mol", "ln_A", "x", "beta"}
+    curve = train.read_history(tmp_path / "m.curve.csv")
+    assert len(set(curve["step"])) == len(curve["step"]) and np.all(np.diff(curve["step"]) > 0)  # none repeated
+    assert curve["step"][-1] == 2 * -(-meta["train_samples"] // 32)  # the whole run: 2 epochs of smoke batches
     again = train.train_model(smoke_c, out, epochs=2, progress=False)  # up to date: not retrained
     assert again["seconds"] == meta["seconds"]
 
@@ -161,3 +164,34 @@ def test_cli_train_and_predict_errors_are_one_line(tmp_path, args):
     result = subprocess.run([sys.executable, "-m", "tnmlib.cli", *args], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_untrained_model_is_the_constant_predictor_it_starts_from():
+    """Zero last-layer weights and the output bias: every input gives the given parameters."""
+    lower, upper = np.array([400e3, -300.0, 0.2, 0.2]), np.array([600e3, -200.0, 1.0, 1.0])
+    start = np.array([0.25, 0.5, 0.5, 0.75])
+    model = build_model(6, 926, TINY, output_bias=start, output_range=(lower, upper))
+    cp = np.random.default_rng(0).uniform(0, 3, (3, 6, 926)).astype("float32")
+    np.testing.assert_allclose(model.predict(cp, verbose=0), np.tile(lower + start * (upper - lower), (3, 1)), rtol=1e-5)
+    with pytest.raises(TNMInputError):
+        build_model(6, 926, TINY, output_range=(upper, lower))
+
+
+def test_the_loss_normalises_by_the_output_range():
+    """Errors of a tenth of the range cost the same whatever the range."""
+    narrow = WeightedNormalisedMSE((1, 1, 1, 1), scale=(100e3, 10.0, 0.5, 0.5))
+    true = np.array([[500e3, -200.0, 0.5, 0.5]], dtype="float32")
+    pred = true + np.array([[10e3, 1.0, 0.05, 0.05]], dtype="float32")
+    assert float(narrow(true, pred)) == pytest.approx(0.01, rel=1e-4)
+
+
+@pytest.mark.parametrize("scaling", ["asinh", "none"])
+def test_input_scaling_is_applied_to_all_three_views(scaling):
+    layer = Preprocess(k_down=3, n_interp=50, method="linear", scaling=scaling)
+    x = np.zeros((1, 6, 90), "float32")
+    x[..., 40:50] = 40.0
+    x[..., 50:] = 1.0
+    att, down, orig = (np.asarray(v) for v in layer(x))
+    top = np.arcsinh(40.0) if scaling == "asinh" else 40.0
+    for view in (att, down, orig):
+        assert view.max() == pytest.approx(top, rel=1e-5)

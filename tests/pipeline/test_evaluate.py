@@ -31,3 +31,19 @@ def test_evaluate_writes_the_test_split_with_units(tmp_path, smoke_c):
 def test_evaluate_refuses_a_wrong_output_name(tmp_path, capsys):
     assert main(["evaluate", "--model", "m.keras", "--data", "d.h5", "--out", str(tmp_path / "e.txt")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_evaluation_uses_the_models_own_split_and_its_constant(tmp_path, smoke_c):
+    import h5py
+
+    model_path = tmp_path / "tiny.keras"
+    build_model(6, 926, TINY, {"t_min_C": -250.0, "step_K": 2.0, "subset": "C", "profile": "smoke", "seed": 7}).save(model_path)
+    out = tmp_path / "eval.nc"
+    assert main(["evaluate", "--model", str(model_path), "--data", str(smoke_c), "--out", str(out)]) == 0
+    ds = xr.load_dataset(out, engine="h5netcdf")
+    split = split_indices(225, 7)
+    assert np.array_equal(ds["sample"].values, split["test"]) and ds.attrs["split_seed"] == 7
+    with h5py.File(smoke_c) as f:
+        median_x = np.median(f["x"][...][split["train"]])
+    np.testing.assert_allclose(ds["ae_constant_x"], np.abs(ds["true_x"] - median_x))
+    assert ds.attrs["grid_step_K"] == 2.0 and np.all(np.isfinite(ds["T_peak_C"].values))

@@ -19,7 +19,8 @@ def make_var(name: str) -> str:
 
 
 def test_the_seven_models_of_the_paper():
-    assert list(MODELS) == ["LU", "RU", "LB", "RB", "C", "G", "C-wlnA1"]
+    assert list(MODELS) == ["LU", "RU", "LB", "RB", "C", "G", "C-wlnA1", "C-raw"]
+    assert MODELS["C-raw"].input_scaling == "none" and MODELS["C"].input_scaling == "asinh"
     assert {m.subset for m in MODELS.values()} == set(SUBSETS)
     assert PAPER_LOSS_WEIGHTS == (1.0, 0.1, 3.0, 3.0)
     assert MODELS["C-wlnA1"].subset == "C" and MODELS["C-wlnA1"].loss_weights == (1.0, 1.0, 3.0, 3.0)

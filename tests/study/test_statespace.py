@@ -1,5 +1,6 @@
 """The reconstructed state space, its subsets and the profiles."""
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,3 +112,44 @@ def test_thin_keeps_the_ends_and_spreads_evenly(stride):
     kept = ss.thin(values, stride)
     assert kept[0] == 0 and kept[-1] == 40
     assert np.all(np.diff(kept) <= stride) and kept.size == -(-40 // stride) + 1
+
+
+def test_paper_profile_keeps_the_papers_optimiser_and_one_grid():
+    p = load_profile("paper")
+    assert (p.optimizer, p.momentum, p.output_range, p.subset_grids) == ("sgd", 0.0, "table3", {})
+    assert all(p.grid_for(s) == p.grid for s in ss.SUBSETS)
+
+
+def test_profile_subset_grids_are_validated(tmp_path):
+    from tnmlib.errors import TNMInputError
+
+    text = (Path(__file__).parents[2] / "tnmlib/study/profiles/quick.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("subset_signal:\n", "subset_signal:\n  XX: {t_min_C: 0, t_max_C: 10, step_K: 1}\n"))
+    with pytest.raises(TNMInputError, match="unknown subsets"):
+        load_profile(bad)
+    bad.write_text(text.replace("optimizer: adam", "optimizer: rmsprop"))
+    with pytest.raises(TNMInputError, match="optimizer"):
+        load_profile(bad)
+
+
+@pytest.mark.parametrize("subset", ["LU", "LB", "C"])
+def test_quick_subset_grids_hold_and_resolve_their_corners(subset):
+    """The finer windows of the quick profile hold the cycles of the subset's extreme samples
+    (box corners in (Δh*, ln A), x and β at their ends) and put >= 5 points across their widths."""
+    from tnmlib.physics.descriptors import peak_descriptors, transition_width_K
+
+    profile = load_profile("quick")
+    grid = profile.grid_for(subset)
+    assert grid != profile.grid
+    samples = ss.subset_samples(subset, profile.thinning)
+    ends = {name: (samples[name].min(), samples[name].max()) for name in ("i_dh", "j_ln_a", "k_x", "l_beta")}
+    pick = np.ones(len(samples["dh"]), dtype=bool)
+    for name, (lo, hi) in ends.items():
+        pick &= np.isin(samples[name], (lo, hi))
+    params = np.column_stack([samples[k][pick] for k in ("dh", "ln_A", "x", "beta")])
+    result = simulate_chr_details(params, t_min=grid.t_min_C, t_max=grid.t_max_C, step=grid.step_K)
+    assert np.all(result.status == STATUS_OK)
+    peak = peak_descriptors(result.cp, grid.T_C)["T_peak_C"]
+    width = transition_width_K(params[:, 0], peak)
+    assert np.median(width) / grid.step_K >= 5.0

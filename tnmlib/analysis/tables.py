@@ -8,26 +8,120 @@ from itertools import combinations
 import numpy as np
 import xarray as xr
 
+from ..physics.descriptors import transition_width_K
 from ..study.design import CP_MAX_LIMIT, THRESHOLDS
-from ..study.parameters import PARAMETER_NAMES
+from ..study.parameters import BY_NAME, PARAMETER_NAMES, PARAMETERS
 from . import metrics
+
+#: What "learns" means here: a model's MAE over the constant predictor's at most this (issue 10).
+MAE_RATIO_TARGETS = {"dh": 0.8, "ln_A": 0.8, "x": 0.5, "beta": 0.5}
+#: A grid resolves a subset when it puts at least this many points across its median transition width.
+MIN_POINTS_ACROSS_WIDTH = 5.0
 
 #: Every pair of parameters, in the order of :data:`PARAMETER_NAMES` (the pair SSEs of Eq. 14).
 PAIRS = list(combinations(PARAMETER_NAMES, 2))
 
 
+def shares(ds: xr.Dataset, predictor: str = "model") -> dict:
+    """Share (%) of kept test samples under each of the study's thresholds, keyed by label.
+
+    ``predictor``: "model" (the network's errors) or "constant" (the median of the training split)."""
+    kept = ds["kept"].values
+    prefix = "ae_" if predictor == "model" else "ae_constant_"
+    return {t.label: round(100 * metrics.share_below(ds[f"{prefix}{t.parameter}"].values[kept], t.below_stored_units), 1)
+            for t in THRESHOLDS}
+
+
 def share_table(results: dict) -> "pandas.DataFrame":
-    """Share (%) of kept test samples under each threshold, per model, next to the paper's."""
+    """Share (%) of kept test samples under each threshold, per model (columns), for the network
+    and for the constant predictor (two rows per threshold), next to the paper's."""
+    import pandas as pd
+
+    model = {name: shares(ds) for name, ds in results.items()}
+    constant = {name: shares(ds, "constant") for name, ds in results.items()}
+    rows = []
+    for t in THRESHOLDS:
+        rows.append({"threshold": t.label, "predictor": "MCNN", "paper": t.paper,
+                     **{name: model[name][t.label] for name in results}})
+        rows.append({"threshold": t.label, "predictor": "constant", "paper": "",
+                     **{name: constant[name][t.label] for name in results}})
+    return pd.DataFrame(rows).set_index(["threshold", "predictor"])
+
+
+def mae(ds: xr.Dataset, predictor: str = "model") -> dict:
+    """MAE over the kept test samples per parameter, display units, keyed by display key
+    (dh_kJ_per_mol, ln_A, x, beta)."""
+    kept = ds["kept"].values
+    prefix = "ae_" if predictor == "model" else "ae_constant_"
+    return {p.display_key: float(np.mean(ds[f"{prefix}{p.name}"].values[kept]) / p.units_per_display)
+            if kept.any() else float("nan") for p in PARAMETERS}
+
+
+def points_across_width(ds: xr.Dataset) -> float:
+    """Grid points across the median transition width R·Tg²/Δh* of the samples (Tg: peak temperature)."""
+    width = transition_width_K(ds["true_dh"].values, ds["T_peak_C"].values)
+    return float(np.nanmedian(width) / float(ds.attrs["grid_step_K"]))
+
+
+def mae_table(results: dict) -> "pandas.DataFrame":
+    """Per model and parameter: MAE of the network and of the constant predictor (display units),
+    their ratio, the ratio the study asks for, and whether the grid resolves the subset."""
     import pandas as pd
 
     rows = []
-    for t in THRESHOLDS:
-        row = {"threshold": t.label, "paper": t.paper}
-        for name, ds in results.items():
-            kept = ds["kept"].values
-            row[name] = round(100 * metrics.share_below(ds[f"ae_{t.parameter}"].values[kept], t.below_stored_units), 1)
+    for name, ds in results.items():
+        model, constant = mae(ds), mae(ds, "constant")
+        points = points_across_width(ds)
+        for p in PARAMETERS:
+            ratio = model[p.display_key] / constant[p.display_key] if constant[p.display_key] > 0 else float("nan")
+            rows.append({"model": name, "parameter": p.label, "units": p.display_units,
+                         "MAE": round(model[p.display_key], 4), "MAE constant": round(constant[p.display_key], 4),
+                         "ratio": round(ratio, 3), "target ratio": f"<= {MAE_RATIO_TARGETS[p.name]:g}",
+                         "meets target": bool(ratio <= MAE_RATIO_TARGETS[p.name]),
+                         "grid points across width": round(points, 1),
+                         "resolved": points >= MIN_POINTS_ACROSS_WIDTH})
+    return pd.DataFrame(rows).set_index(["model", "parameter"])
+
+
+def summary(results: dict) -> dict:
+    """The machine-readable results of a build (``reports/<profile>/summary.json``): per model,
+    MAE of the network and of the constant predictor (display units), shares (%) under the
+    study's thresholds for both, left-out samples, and whether the grid resolves the subset."""
+    models = {}
+    for name, ds in results.items():
+        points = points_across_width(ds)
+        models[name] = {
+            "subset": str(ds.attrs.get("subset", "")),
+            "mae": mae(ds), "mae_constant": mae(ds, "constant"),
+            "shares": {f"{t.parameter}_{t.below:g}": v for t, v in zip(THRESHOLDS, shares(ds).values())},
+            "shares_constant": {f"{t.parameter}_{t.below:g}": v for t, v in zip(THRESHOLDS, shares(ds, "constant").values())},
+            "test_samples": int(ds.sizes["test_sample"]),
+            "left_out": int((~ds["kept"].values).sum()),
+            "grid_step_K": float(ds.attrs["grid_step_K"]),
+            "points_across_median_width": round(points, 2),
+            "resolved": bool(points >= MIN_POINTS_ACROSS_WIDTH),
+        }
+    return {"thresholds": {f"{t.parameter}_{t.below:g}": {"parameter": t.parameter, "below": t.below,
+                                                          "units": BY_NAME[t.parameter].display_units}
+                           for t in THRESHOLDS},
+            "mae_ratio_targets": MAE_RATIO_TARGETS, "cp_max_limit": CP_MAX_LIMIT, "models": models}
+
+
+def resolution_table(widths_K: dict, steps_K: dict) -> "pandas.DataFrame":
+    """Grid points across the median transition width of each subset, for each named grid step.
+
+    widths_K: subset -> per-sample widths R·Tg²/Δh* (K); steps_K: column label -> {subset: step K}."""
+    import pandas as pd
+
+    rows = []
+    for subset, widths in widths_K.items():
+        median = float(np.median(widths))
+        row = {"subset": subset, "median width (K)": round(median, 3),
+               "narrowest (K)": round(float(np.min(widths)), 3)}
+        for label, by_subset in steps_K.items():
+            row[label] = round(median / by_subset[subset], 1)
         rows.append(row)
-    return pd.DataFrame(rows).set_index("threshold")
+    return pd.DataFrame(rows).set_index("subset")
 
 
 def exclusion_table(results: dict) -> "pandas.DataFrame":

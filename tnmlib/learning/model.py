@@ -33,6 +33,11 @@ from ..study.parameters import NORM_LOWER, NORM_UPPER, denormalise, normalise  #
 from . import preprocess
 
 
+INPUT_SCALINGS = ("asinh", "none")
+OPTIMIZERS = ("sgd", "adam")
+OUTPUT_RANGES = ("table3", "training")
+
+
 @dataclass(frozen=True)
 class MCNNConfig:
     """Architecture and preprocessing settings.
@@ -42,7 +47,13 @@ class MCNNConfig:
     ``filters`` per scan and layer (8, 16, 16): enough to resolve peak shape while six
     separate stacks per branch stay affordable on a CPU; ``pool`` 4: three poolings shrink
     18501 points to 289; ``dense_units`` 64 per branch; ``dropout`` 0.2; ``epsilon`` 0.01 for
-    the attention segment bounds.
+    the attention segment bounds.  ``input_scaling`` "asinh": the three views pass through
+    asinh after preprocessing (identity near 0-1, logarithmic above), so peaks of Cp^N up to
+    several hundred do not drive the tanh layers into saturation; "none" feeds them raw (the
+    ablation).  ``optimizer`` "sgd" (the paper's) or "adam"; ``momentum`` for SGD.
+    ``output_range`` "table3": outputs and loss errors normalised by the paper's Table 3 ranges;
+    "training": by the range of the training targets (a box subset's Δh* then spans the whole
+    output range instead of a tenth of it, and its share of the loss is not 100 times smaller).
     """
 
     kernel_sizes: tuple = (4, 12, 24)
@@ -55,11 +66,21 @@ class MCNNConfig:
     n_interp: int = preprocess.N_INTERP
     epsilon: float = preprocess.EPSILON
     attention: str = "cubic"
+    input_scaling: str = "asinh"
     loss_weights: tuple = PAPER_LOSS_WEIGHTS
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    output_range: str = "table3"
 
     def __post_init__(self):
         if self.attention not in preprocess.METHODS:
             raise TNMInputError(f"attention must be one of {preprocess.METHODS}, got {self.attention!r}")
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise TNMInputError(f"input scaling must be one of {INPUT_SCALINGS}, got {self.input_scaling!r}")
+        if self.output_range not in OUTPUT_RANGES:
+            raise TNMInputError(f"output range must be one of {OUTPUT_RANGES}, got {self.output_range!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise TNMInputError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if len(self.loss_weights) != 4 or any(w < 0 for w in self.loss_weights) or sum(self.loss_weights) <= 0:
             raise TNMInputError(f"loss weights must be 4 non-negative numbers, got {self.loss_weights}")
 
@@ -69,14 +90,18 @@ class Preprocess(layers.Layer):
     """Raw scans (b, n_rates, n_T) -> (attention, downsampled, original), channels last."""
 
     def __init__(self, k_down=preprocess.K_DOWN, n_interp=preprocess.N_INTERP, epsilon=preprocess.EPSILON,
-                 method="cubic", **kwargs):
+                 method="cubic", scaling="none", **kwargs):
         super().__init__(**kwargs)
         self.k_down, self.n_interp, self.epsilon, self.method = k_down, n_interp, epsilon, method
+        self.scaling = scaling
 
     def call(self, x):
         att = preprocess.attention(x, self.n_interp, self.epsilon, self.method)
         down = preprocess.downsample(x, self.k_down)
-        return (ops.transpose(att, (0, 2, 1)), ops.transpose(down, (0, 2, 1)), ops.transpose(x, (0, 2, 1)))
+        views = (att, down, x)
+        if self.scaling == "asinh":  # segment bounds above are found on the raw signal
+            views = tuple(ops.arcsinh(v) for v in views)
+        return tuple(ops.transpose(v, (0, 2, 1)) for v in views)
 
     def compute_output_spec(self, x):
         b, c, n = x.shape
@@ -85,7 +110,7 @@ class Preprocess(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "k_down": self.k_down, "n_interp": self.n_interp,
-                "epsilon": self.epsilon, "method": self.method}
+                "epsilon": self.epsilon, "method": self.method, "scaling": self.scaling}
 
 
 @keras.saving.register_keras_serializable(package="tnmlib")
@@ -111,18 +136,19 @@ class Denormalise(layers.Layer):
 class WeightedNormalisedMSE(keras.losses.Loss):
     """Eqs. (9)-(11): mean over the four parameters of w_k * (normalised error_k)^2."""
 
-    def __init__(self, weights=PAPER_LOSS_WEIGHTS, name="weighted_mse", **kwargs):
+    def __init__(self, weights=PAPER_LOSS_WEIGHTS, scale=tuple(NORM_UPPER - NORM_LOWER), name="weighted_mse", **kwargs):
         super().__init__(name=name, **kwargs)
         self.weights = tuple(float(w) for w in weights)
+        self.scale = tuple(float(v) for v in scale)
 
     def call(self, y_true, y_pred):
-        scale = ops.convert_to_tensor(np.array(NORM_UPPER - NORM_LOWER, dtype="float32"))
+        scale = ops.convert_to_tensor(np.array(self.scale, dtype="float32"))
         w = ops.convert_to_tensor(np.array(self.weights, dtype="float32"))
         d = (ops.cast(y_true, "float32") - y_pred) / scale
         return ops.mean(w * d * d, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "weights": list(self.weights)}
+        return {**super().get_config(), "weights": list(self.weights), "scale": list(self.scale)}
 
 
 @keras.saving.register_keras_serializable(package="tnmlib")
@@ -157,22 +183,40 @@ def _branch(x, kernel: int, config: MCNNConfig, name: str):
 
 
 def build_model(n_rates: int, n_T: int, config: MCNNConfig = MCNNConfig(), metadata: dict | None = None,
-                learning_rate: float = 0.01) -> keras.Model:
-    """The compiled MCNN for scans of shape (n_rates, n_T): SGD, weighted MSE, normalised MAE."""
+                learning_rate: float = 0.01, output_bias=None, output_range=None) -> keras.Model:
+    """The compiled MCNN for scans of shape (n_rates, n_T): weighted MSE, normalised MAE.
+
+    ``output_range``: (lower, upper), each (4,) in physical units, that the network's outputs
+    and the loss's errors are normalised by (Eq. 8); default the paper's Table 3 ranges.
+    ``output_bias``: (4,) normalised parameters the untrained network outputs (its last layer
+    starts with zero weights and this bias): the mean of the training targets, so training
+    starts from the constant predictor rather than from an arbitrary point of the box.
+    """
+    lower, upper = (NORM_LOWER, NORM_UPPER) if output_range is None else (np.asarray(v, float) for v in output_range)
+    if lower.shape != (4,) or upper.shape != (4,) or not np.all(upper > lower):
+        raise TNMInputError(f"output range must be two sets of 4 numbers, upper above lower; got {output_range}")
     raw = keras.Input((n_rates, n_T), name="cp")
     att, down, orig = Preprocess(config.k_down, config.n_interp, config.epsilon, config.attention,
-                                 name="preprocess")(raw)
+                                 config.input_scaling, name="preprocess")(raw)
     branches = [_branch(view, k, config, name) for view, k, name in
                 zip((att, down, orig), config.kernel_sizes, ("attention", "downsampled", "original"))]
     h = layers.Concatenate(name="concat")(branches)
     for k, units in enumerate(config.head_units):
         h = layers.Dense(units, activation="tanh", name=f"head{k}")(h)
-    normalised = layers.Dense(4, name="normalised_parameters")(h)
+    bias = np.full(4, 0.5) if output_bias is None else np.asarray(output_bias, dtype=float)
+    if bias.shape != (4,) or not np.all(np.isfinite(bias)):
+        raise TNMInputError(f"output bias must be 4 finite numbers, got {output_bias}")
+    normalised = layers.Dense(4, kernel_initializer="zeros",
+                              bias_initializer=keras.initializers.Constant(bias.tolist()),
+                              name="normalised_parameters")(h)
     meta = dict(metadata or {})
     meta["config"] = json.loads(json.dumps(asdict(config)))
-    out = Denormalise(metadata=meta, name="parameters")(normalised)
+    meta["output_lower"], meta["output_upper"] = lower.tolist(), upper.tolist()
+    out = Denormalise(tuple(lower), tuple(upper), metadata=meta, name="parameters")(normalised)
     model = keras.Model(raw, out, name="mcnn")
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=WeightedNormalisedMSE(config.loss_weights),
+    optimizer = (keras.optimizers.Adam(learning_rate) if config.optimizer == "adam"
+                 else keras.optimizers.SGD(learning_rate, momentum=config.momentum))
+    model.compile(optimizer=optimizer, loss=WeightedNormalisedMSE(config.loss_weights, tuple(upper - lower)),
                   metrics=[NormalisedMAE()])
     return model
 

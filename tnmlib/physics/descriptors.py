@@ -7,6 +7,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+
 
 @numba.njit(cache=True, parallel=True)
 def _descriptors_kernel(cp, t_min_C, step_K, out):
@@ -73,3 +75,13 @@ def peak_descriptors_reference(cp: np.ndarray, T_C: np.ndarray) -> dict[str, np.
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(dT_hw > 0, cp_max / dT_hw, np.nan)
     return {"cp_max": cp_max, "T_peak_C": T_peak, "dT_hw": dT_hw, "cp_max_over_dT_hw": ratio}
+
+
+def transition_width_K(dh_J_per_mol, T_C) -> np.ndarray:
+    """Width of a glass transition, R·Tg²/Δh* (K), with Tg taken as ``T_C`` (°C, e.g. the peak).
+
+    Over this range of temperature the relaxation time changes by a factor e; a grid that puts
+    fewer than a few points across it cannot show the shape of the transition.
+    """
+    T_K = np.asarray(T_C, dtype=float) + ZERO_CELSIUS_K
+    return R_J_PER_MOL_K * T_K ** 2 / np.asarray(dh_J_per_mol, dtype=float)

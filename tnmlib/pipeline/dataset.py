@@ -73,8 +73,13 @@ class DatasetSpec:
         return np.asarray(PAPER_COOLING_RATES_K_PER_MIN, dtype=float)
 
     @property
+    def grid(self):
+        """The subset's signal grid under the profile (SignalGrid)."""
+        return self.profile.grid_for(self.subset)
+
+    @property
     def T_C(self) -> np.ndarray:
-        return self.profile.grid.T_C
+        return self.grid.T_C
 
     def samples(self) -> dict[str, np.ndarray]:
         samples = self.profile.samples(self.subset)
@@ -100,7 +105,7 @@ class DatasetSpec:
         """Hash of everything that determines cp: grid, program, parameters, simulator version."""
         p = self.profile
         payload = json.dumps({
-            "subset": self.subset, "t_min_C": p.grid.t_min_C, "t_max_C": p.grid.t_max_C, "step_K": p.grid.step_K,
+            "subset": self.subset, "t_min_C": self.grid.t_min_C, "t_max_C": self.grid.t_max_C, "step_K": self.grid.step_K,
             "pair_stride": p.thinning.pair_stride, "xb_stride": p.thinning.xb_stride,
             "chunk_samples": p.chunk_samples, "cooling": self.cooling_rates.tolist(),
             "heating": PAPER_HEATING_RATE_K_PER_MIN, "ln_a_table": ln_a_table().round(9).tolist(),
@@ -113,7 +118,7 @@ class DatasetSpec:
         return {
             "title": f"TNM heating scans, subset {self.subset}, profile {p.name}",
             "subset": self.subset, **p.as_attrs(), "profile_description": p.description,
-            "grid_t_min_C": p.grid.t_min_C, "grid_t_max_C": p.grid.t_max_C, "grid_step_K": p.grid.step_K,
+            "grid_t_min_C": self.grid.t_min_C, "grid_t_max_C": self.grid.t_max_C, "grid_step_K": self.grid.step_K,
             "program": "6 CHR cycles in one history: cool at each cooling rate from cycle_max_C to "
                        "cycle_min_C, heat back at heating_rate_K_per_min (paper Table 1)",
             "heating_rate_K_per_min": PAPER_HEATING_RATE_K_PER_MIN,
@@ -164,12 +169,11 @@ def simulate_part(spec: DatasetSpec, start: int, stop: int, path: Path) -> dict:
     t0 = time.perf_counter()
     samples = {k: v[start:stop] for k, v in spec.samples().items()}
     params = np.column_stack([samples[k] for k in PARAMETER_NAMES])
-    p = spec.profile
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = simulate_chr_details(params, cooling_rates=spec.cooling_rates,
-                                      heating_rate=PAPER_HEATING_RATE_K_PER_MIN, t_min=p.grid.t_min_C,
-                                      t_max=p.grid.t_max_C, step=p.grid.step_K, dtype=np.float32)
+                                      heating_rate=PAPER_HEATING_RATE_K_PER_MIN, t_min=spec.grid.t_min_C,
+                                      t_max=spec.grid.t_max_C, step=spec.grid.step_K, dtype=np.float32)
     descriptors = peak_descriptors(result.cp, spec.T_C)
     with atomic_output(path) as tmp:
         _create(tmp, spec, stop - start, {"fingerprint": spec.fingerprint(), "start": start, "stop": stop})
@@ -335,7 +339,7 @@ def _check_on_grid(parts: list[tuple[int, int, Path]], spec: DatasetSpec) -> Non
     if off:
         dh, ln_a, x, beta = off[0]
         raise TNMRunError(f"{len(off)} samples of {spec.subset}/{spec.profile.name} leave the grid "
-                          f"[{spec.profile.grid.t_min_C:g}, {spec.profile.grid.t_max_C:g}] °C, e.g. dh = "
+                          f"[{spec.grid.t_min_C:g}, {spec.grid.t_max_C:g}] °C, e.g. dh = "
                           f"{dh / 1e3:g} kJ/mol, ln A = {ln_a:.3f}, x = {x:g}, beta = {beta:g}; the ln A table "
                           "does not fit this simulator (python -m tnmlib.study.statespace regenerates it)")
 

@@ -1,6 +1,8 @@
 """Evaluating a trained model on the test split of its subset (the paper's Section 3).
 
-For every test sample: the predicted parameters, their absolute errors (Eq. 13), the SSE of
+The split is the model's own (the seed saved with it).  For every test sample: the predicted
+parameters, their absolute errors (Eq. 13) and those of the constant predictor (the median of
+the model's training split, ``ae_constant_*``), the SSE of
 the normalised parameters over all four and over pairs (Eq. 14), and the SSE of the signals
 (Eq. 15) between the scans in the file and scans re-simulated from the predicted parameters
 with the batched fast simulator on the same grid.  Samples whose highest peak exceeds
@@ -19,11 +21,13 @@ import numpy as np
 import xarray as xr
 
 from ..analysis import metrics
+from ..errors import TNMInputError
 from ..analysis.tables import PAIRS
 from ..fileutil import atomic_output
 from ..fingerprint import source_hash
 from ..learning.reader import split_indices
 from ..physics.simulate import simulate_chr_batch
+from ..study.design import SPLIT_SEED
 from ..study.parameters import BY_NAME, PARAMETER_NAMES
 
 
@@ -52,12 +56,17 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, out_path: str 
     rows = {k: [] for k in ("index", "true", "pred", "sse_signals")}
     with h5py.File(data_path, "r") as f:
         T = f["T"][...]
-        extra = {name: f[name][...] for name in ("cp_max", "dT_hw", "i_dh", "j_ln_a", "k_x", "l_beta")}
+        extra = {name: f[name][...] for name in ("cp_max", "dT_hw", "T_peak_C", "i_dh", "j_ln_a", "k_x", "l_beta")}
         rates = f["cooling_rate"][...]
         params = np.column_stack([f[name][...] for name in PARAMETER_NAMES])
         cp_all = f["cp"]
         n = cp_all.shape[0]
-        order = np.arange(n) if split == "all" else split_indices(n)[split]
+        seed = int(meta.get("seed", SPLIT_SEED))
+        splits = split_indices(n, seed)
+        if splits["train"].size == 0:
+            raise TNMInputError(f"{data_path} has too few samples for a training split")
+        constant = np.median(params[splits["train"]], axis=0)
+        order = np.arange(n) if split == "all" else splits[split]
         for start in range(0, order.size, batch_size):
             idx = order[start:start + batch_size]
             cp = cp_all[idx[0]:idx[-1] + 1][idx - idx[0]]  # one contiguous read per batch
@@ -84,6 +93,9 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, out_path: str 
         data_vars[f"true_{name}"] = ("test_sample", true[:, k], {"units": units})
         data_vars[f"pred_{name}"] = ("test_sample", pred[:, k], {"units": units})
         data_vars[f"ae_{name}"] = ("test_sample", ae[:, k], {"long_name": f"absolute error of {name} (Eq. 13)", "units": units})
+        data_vars[f"ae_constant_{name}"] = ("test_sample", np.abs(true[:, k] - constant[k]),
+                                            {"long_name": f"absolute error of the constant predictor of {name} "
+                                                          "(median of the training split)", "units": units})
     for a, b in PAIRS:
         data_vars[f"sse_{a}_{b}"] = ("test_sample", metrics.sse_parameters(true, pred, (a, b)),
                                      {"long_name": f"SSE of normalised {a} and {b} (Eq. 14)"})
@@ -93,7 +105,9 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, out_path: str 
         "model": str(model_path), "data": str(data_path), "split": split, "fingerprint": fingerprint,
         "subset": str(meta.get("subset", "")), "profile": str(meta.get("profile", "")),
         "model_name": str(meta.get("model_name", "")),
-        "loss_weights": json.dumps(meta.get("loss_weights", [])), "cp_max_limit": metrics.CP_MAX_LIMIT})
+        "loss_weights": json.dumps(meta.get("loss_weights", [])), "cp_max_limit": metrics.CP_MAX_LIMIT,
+        "split_seed": seed, "constant_prediction": json.dumps(constant.tolist()),
+        "grid_step_K": float(T[1] - T[0]), "grid_t_min_C": float(T[0]), "grid_t_max_C": float(T[-1])})
     with atomic_output(out_path) as tmp:
         result.to_netcdf(tmp, engine="h5netcdf")
     return result

@@ -5,6 +5,8 @@ import csv
 import json
 from pathlib import Path
 
+from ..errors import TNMInputError
+
 
 def build_costs(profile: str, data_dir: str | Path, model_dir: str | Path, timings_path: str | Path) -> dict:
     """Seconds spent on data and training, and MB of data and models, for one profile's build.
@@ -28,3 +30,25 @@ def build_costs(profile: str, data_dir: str | Path, model_dir: str | Path, timin
     model_mb = sum(p.stat().st_size for p in Path(model_dir).glob(f"*-{profile}.keras")) / 1e6
     return {"data seconds": seconds["data"], "training seconds": training,
             "model steps seconds (incl. start-up)": seconds["model"], "data MB": data_mb, "models MB": model_mb}
+
+
+def write_summary(eval_dir: str | Path, out: str | Path, model_names=None) -> dict:
+    """Write ``summary.json`` from the evaluation files in ``eval_dir`` (one per model of the study,
+    or of ``model_names``): see :func:`tnmlib.analysis.tables.summary` for the keys."""
+    from ..analysis.tables import summary
+    from ..fileutil import atomic_output
+    from ..study.design import MODELS
+    from .evaluate import evaluation_path, load_evaluation
+
+    names = list(model_names or MODELS)
+    results = {}
+    for name in names:
+        try:
+            results[name] = load_evaluation(evaluation_path(eval_dir, name))
+        except FileNotFoundError as exc:
+            raise TNMInputError(str(exc)) from None
+    result = summary(results)
+    result["profile"] = str(results[names[0]].attrs.get("profile", "")) if names else ""
+    with atomic_output(Path(out)) as tmp:
+        tmp.write_text(json.dumps(result, indent=2, allow_nan=True))
+    return result

@@ -14,12 +14,14 @@ from .statespace import SUBSETS
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One of the study's models: trained on ``subset`` with ``loss_weights`` (Δh*, ln A, x, β)."""
+    """One of the study's models: trained on ``subset`` with ``loss_weights`` (Δh*, ln A, x, β)
+    and ``input_scaling`` ("asinh", or "none" for the ablation that feeds raw Cp^N)."""
 
     name: str
     subset: str
     loss_weights: tuple[float, float, float, float]
     title: str
+    input_scaling: str = "asinh"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ def _load() -> tuple[dict, dict, tuple, float]:
     for name, spec in raw["models"].items():
         if spec["subset"] not in SUBSETS:
             raise RuntimeError(f"study.yaml: model {name} names an unknown subset {spec['subset']!r}")
-        models[str(name)] = ModelSpec(str(name), spec["subset"], weights[spec["loss_weights"]], spec["title"])
+        models[str(name)] = ModelSpec(str(name), spec["subset"], weights[spec["loss_weights"]], spec["title"],
+                                      str(spec.get("input_scaling", "asinh")))
     thresholds = tuple(Threshold(t["parameter"], float(t["below"]), t["paper"]) for t in raw["thresholds"])
     split = (int(raw["split"]["seed"]), tuple(float(f) for f in raw["split"]["fractions"]))
     return weights, models, thresholds, float(raw["cp_max_limit"]), split
@@ -61,7 +64,7 @@ PAPER_LOSS_WEIGHTS = LOSS_WEIGHTS["paper"]
 
 
 def model_spec(name: str) -> ModelSpec:
-    """The study's model ``name`` (LU, RU, LB, RB, C, G, C-wlnA1)."""
+    """The study's model ``name`` (LU, RU, LB, RB, C, G, C-wlnA1, C-raw)."""
     try:
         return MODELS[name]
     except KeyError:

@@ -20,8 +20,10 @@ BUILTIN = ("paper", "quick", "smoke")
 
 @dataclass(frozen=True)
 class Profile:
-    """A loaded profile: its signal ``grid``, the ``thinning`` of the state space, dataset chunking
-    and training settings; ``sizes`` are the samples per subset the file promises."""
+    """A loaded profile: its signal ``grid`` (and ``subset_grids``, a finer grid on the window of
+    a subset whose transitions the default grid cannot resolve), the ``thinning`` of the state
+    space, dataset chunking and training settings (``optimizer`` "sgd" or "adam", ``momentum``
+    for SGD, ``output_range`` "table3" or "training": see MCNNConfig); ``sizes`` are the samples per subset the file promises."""
 
     name: str
     description: str
@@ -33,6 +35,18 @@ class Profile:
     learning_rate: float
     sizes: dict = field(default_factory=dict)
     source: str = ""
+    subset_grids: dict = field(default_factory=dict)
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    output_range: str = "table3"
+
+    def grid_for(self, subset: str) -> SignalGrid:
+        """The signal grid of ``subset``: its own window if the profile gives one, else ``grid``."""
+        return self.subset_grids.get(subset, self.grid)
+
+    def training_budget(self, subset: str, train_fraction: float) -> int:
+        """Sample-passes of one model's training: training-split samples of ``subset`` x epochs."""
+        return int(round(self.sizes[subset] * train_fraction)) * self.epochs
 
     def samples(self, subset: str) -> dict:
         """Parameter sets of ``subset`` under this profile (see statespace.subset_samples)."""
@@ -40,7 +54,7 @@ class Profile:
 
     def as_attrs(self) -> dict:
         """Flat description for file attributes."""
-        return {"profile": self.name, "profile_step_K": self.grid.step_K,
+        return {"profile": self.name,
                 "profile_pair_stride": self.thinning.pair_stride,
                 "profile_xb_stride": self.thinning.xb_stride}
 
@@ -66,11 +80,23 @@ def load_profile(name_or_path: str | Path) -> Profile:
             chunk_samples=int(raw["dataset"]["chunk_samples"]),
             epochs=int(raw["training"]["epochs"]), batch_size=int(raw["training"]["batch_size"]),
             learning_rate=float(raw["training"]["learning_rate"]),
-            sizes={k: int(v) for k, v in raw.get("sizes", {}).items()}, source=source)
+            sizes={k: int(v) for k, v in raw.get("sizes", {}).items()}, source=source,
+            subset_grids={k: SignalGrid(float(g["t_min_C"]), float(g["t_max_C"]), float(g["step_K"]))
+                          for k, g in (raw.get("subset_signal") or {}).items()},
+            optimizer=str(raw["training"].get("optimizer", "sgd")),
+            momentum=float(raw["training"].get("momentum", 0.0)),
+            output_range=str(raw["training"].get("output_range", "table3")))
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise TNMInputError(f"profile {source} is malformed: {exc!r}") from None
     if profile.thinning.pair_stride < 1 or profile.thinning.xb_stride < 1 or profile.chunk_samples < 1:
         raise TNMInputError(f"profile {source}: strides and chunk size must be >= 1")
+    unknown = set(profile.subset_grids) - set(SUBSETS)
+    if unknown:
+        raise TNMInputError(f"profile {source}: subset_signal names unknown subsets {sorted(unknown)}")
+    if profile.optimizer not in ("sgd", "adam") or not 0.0 <= profile.momentum < 1.0:
+        raise TNMInputError(f"profile {source}: optimizer must be sgd or adam and momentum in [0, 1)")
+    if profile.output_range not in ("table3", "training"):
+        raise TNMInputError(f"profile {source}: output_range must be table3 or training")
     if profile.epochs < 1 or profile.batch_size < 1:
         raise TNMInputError(f"profile {source}: epochs and batch size must be positive")
     return profile
@@ -88,8 +114,11 @@ def profiles_table():
     rows = []
     for name in BUILTIN:
         p = load_profile(name)
+        finer = ", ".join(f"{s} {g.step_K:g} K ({g.n_T})" for s, g in p.subset_grids.items())
         rows.append({"profile": name, "grid step (K)": p.grid.step_K, "temperatures per scan": p.grid.n_T,
+                     "finer subset grids (temperatures)": finer or "none",
                      "samples per box subset": p.sizes["C"], "samples in G": p.sizes["G"],
                      "samples in all 6": sum(p.sizes.values()), "epochs": p.epochs,
-                     "batch size": p.batch_size, "description": p.description})
+                     "batch size": p.batch_size, "optimizer": f"{p.optimizer} {p.learning_rate:g}",
+                     "outputs normalised by": p.output_range, "description": p.description})
     return pd.DataFrame(rows).set_index("profile")
