@@ -147,18 +147,21 @@ def _add_train(sub) -> None:
     p = sub.add_parser(
         "train", help="train the MCNN on a subset file",
         description=(
-            "Train the multi-scale CNN on a subset file made by `tnm dataset`: SGD, learning rate "
-            "and batch size of the data's profile (paper: 0.01, 128), a seeded 70/15/15 split, "
-            "weighted MSE of the normalised parameters, MAE as validation metric. Streams batches "
-            "from the file, writes a checkpoint after every epoch and resumes from it; a model "
-            "whose data, settings and code are unchanged is not trained again."),
+            "Train the multi-scale CNN on a subset file made by `tnm dataset`: the optimiser, learning "
+            "rate, batch size and output normalisation of the data's profile (paper: SGD, 0.01, 128, "
+            "Table 3 ranges), a seeded 70/15/15 split, weighted MSE of the normalised parameters, "
+            "MAE as validation metric. Every epoch shuffles the whole training split; the network "
+            "starts from the mean training target. Writes the learning curve (validation MAE and "
+            "shares at budgets from 1/64 of the run to the end) and the constant predictor's MAE "
+            "beside the model, a checkpoint after every epoch, and resumes from it; a model whose "
+            "data, settings and code are unchanged is not trained again."),
         epilog="Example: tnm train --model C --data data/C-quick.h5 --out models/C-quick.keras")
     p.add_argument("--data", type=Path, required=True, metavar="FILE.h5", help="subset file (tnm dataset)")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL.keras",
-                   help="model file; <stem>.json (metadata) and <stem>.history.csv are written beside it")
+                   help="model file; <stem>.json (metadata), <stem>.history.csv and <stem>.curve.csv are written beside it")
     p.add_argument("--model", dest="model_name", default=None, metavar="NAME",
-                   help="one of the study's models (LU, RU, LB, RB, C, G, C-wlnA1 in study.yaml): "
-                        "its loss weights, and a check that the data is its subset")
+                   help="one of the study's models (LU, RU, LB, RB, C, G, C-wlnA1, C-raw in study.yaml): "
+                        "its loss weights and input scaling, and a check that the data is its subset")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: the data's profile)")
     p.add_argument("--loss-weights", type=_weights, default=None, metavar="W_DH,W_LNA,W_X,W_BETA",
                    help="loss weights of the normalised Δh*, ln A, x, β (default 1,0.1,3,3)")
@@ -175,8 +178,11 @@ def _run_train(args) -> None:
                        loss_weights=args.loss_weights,
                        attention=args.attention, progress=not args.quiet)
     mae = meta["validation_mae"]
+    const = meta.get("validation_mae_constant", {})
+    ratios = ", ".join(f"{k} {mae[k] / const[k]:.2f}" for k in mae if const.get(k))
     print(f"{args.out}: {meta['epochs']} epochs, {meta['seconds_per_epoch']:.1f} s/epoch; validation MAE "
-          f"Δh* {mae['dh_kJ_per_mol']:.1f} kJ/mol, ln A {mae['ln_A']:.2f}, x {mae['x']:.3f}, β {mae['beta']:.3f}")
+          f"Δh* {mae['dh_kJ_per_mol']:.1f} kJ/mol, ln A {mae['ln_A']:.2f}, x {mae['x']:.3f}, β {mae['beta']:.3f}"
+          + (f"; over the constant predictor's: {ratios}" if ratios else ""))
 
 
 def _add_predict(sub) -> None:
