@@ -1,0 +1,44 @@
+"""Classical estimators: least squares recovers the truth, Moynihan's Δh* is close, and bad scans
+are reported as failures rather than raised."""
+import numpy as np
+import pytest
+
+from tnmlib.classical import (BAD_INPUT, OK, least_squares_fit, moynihan_estimate, practitioner_start,
+                              tf_prime_from_scans)
+from tnmlib.physics.simulate import simulate_chr_details
+
+T_C = np.arange(-250.0, 1600.0 + 1e-9, 1.0)
+#: Se-like, and a high-temperature set with broad peaks (both resolved by a 1 K grid).
+TRUTHS = [np.array([356e3, -133.0, 0.52, 0.65]), np.array([950e3, -85.0, 0.4, 0.45])]
+
+
+def _scans(truth):
+    result = simulate_chr_details(truth[None], t_min=T_C[0], t_max=T_C[-1], step=1.0)
+    return result.cp[0], result.tf_prime_C[0]
+
+
+@pytest.mark.parametrize("truth", TRUTHS, ids=["Se-like", "hot"])
+def test_least_squares_recovers_the_truth_from_a_good_start_and_from_the_practitioners(truth):
+    cp, _ = _scans(truth)
+    for start in (truth * np.array([1.1, 1.1, 0.9, 1.1]), practitioner_start(cp, T_C).params):
+        fit = least_squares_fit(cp, T_C, start)
+        assert fit.status == OK and fit.evaluations > 0
+        assert np.all(np.abs(fit.params - truth) <= 2e-3 * np.abs(truth) + np.array([0.0, 0.05, 2e-3, 2e-3]))
+
+
+@pytest.mark.parametrize("truth", TRUTHS, ids=["Se-like", "hot"])
+def test_moynihan_reads_dh_within_a_few_percent_from_the_area_of_the_scans(truth):
+    cp, tf_prime_C = _scans(truth)
+    np.testing.assert_allclose(tf_prime_from_scans(cp, T_C), tf_prime_C, atol=0.05)  # K
+    estimate = moynihan_estimate(cp, T_C)
+    assert estimate.status == OK and estimate.params[0] == pytest.approx(truth[0], rel=0.03)
+    assert np.all(np.isnan(estimate.params[1:]))
+
+
+@pytest.mark.parametrize("bad", ["empty", "flat", "nan", "shape"])
+def test_every_estimator_reports_bad_scans_instead_of_raising(bad):
+    cp = {"empty": np.zeros((6, 0)), "flat": np.ones((6, T_C.size)),
+          "nan": np.full((6, T_C.size), np.nan), "shape": np.zeros((5, T_C.size))}[bad]
+    T = T_C[:0] if bad == "empty" else T_C
+    for estimate in (moynihan_estimate(cp, T), practitioner_start(cp, T), least_squares_fit(cp, T, TRUTHS[0])):
+        assert estimate.status == BAD_INPUT and np.all(np.isnan(estimate.params)) and estimate.message

@@ -1,0 +1,185 @@
+"""Classical estimators of the TNM parameters from a set of heating scans, without a network.
+
+- :func:`tf_prime_from_scans`: the limiting fictive temperature of each scan from its area
+  (Cp^N = dTf/dT on heating, so Tf' = T_end - ∫ Cp^N dT when the scan starts in the glass and
+  ends in the liquid);
+- :func:`moynihan_estimate`: Δh* from the shift of Tf' with cooling rate (Moynihan's relation
+  with the Tf'² correction);
+- :func:`practitioner_start`: the start a practitioner would use without a network: Δh* from
+  Moynihan, the position from Tf', x = β = 0.5;
+- :func:`least_squares_fit`: bounded nonlinear least squares of the six scans on the converged
+  fast simulator (``scipy.optimize.least_squares``).
+
+Every estimator returns an :class:`Estimate` with a status and never raises on bad scans (empty,
+flat, NaN): a comparison of estimators must count failures, not stop at the first.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+from .physics.moynihan import moynihan_dh_J_per_mol
+from .physics.program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
+from .physics.simulate import BETA_MIN, simulate_chr_batch
+from .study.parameters import NORM_LOWER, NORM_UPPER
+
+#: Status of an estimate.
+OK, NOT_CONVERGED, AT_BOUND, BAD_INPUT, FAILED = "ok", "not converged", "at bound", "bad input", "failed"
+#: Bounds of the fit (stored units): Table 3's box for Δh* and ln A, the simulator's for x and β.
+FIT_LOWER = np.array([NORM_LOWER[0], NORM_LOWER[1], 0.05, BETA_MIN])
+FIT_UPPER = np.array([NORM_UPPER[0], NORM_UPPER[1], 1.0, 1.0])
+
+
+@dataclass
+class Estimate:
+    """Parameters (dh J/mol, ln A, x, β; NaN where not estimated), a status and the cost."""
+
+    params: np.ndarray
+    status: str
+    seconds: float = 0.0
+    evaluations: int = 0
+    message: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+def _failed(status: str, message: str, t0: float) -> Estimate:
+    return Estimate(np.full(4, np.nan), status, time.perf_counter() - t0, message=message)
+
+
+def _check_scans(cp, T_C, rates) -> str:
+    """Empty string if the scans can be read, else why not."""
+    cp, T_C = np.asarray(cp, dtype=float), np.asarray(T_C, dtype=float)
+    if cp.ndim != 2 or cp.shape[0] != len(rates) or cp.shape[1] != T_C.size or T_C.size < 4:
+        return f"expected scans of shape ({len(rates)}, {T_C.size}), got {cp.shape}"
+    if not np.all(np.isfinite(cp)) or not np.all(np.isfinite(T_C)):
+        return "scans contain NaN or infinite values"
+    if np.any(np.ptp(cp, axis=1) < 0.5):
+        return "a scan has no glass transition (it rises by less than half the Cp jump)"
+    if np.any(np.diff(T_C) <= 0):
+        return "temperatures must increase"
+    return ""
+
+
+def tf_prime_from_scans(cp: np.ndarray, T_C: np.ndarray) -> np.ndarray:
+    """Limiting fictive temperature (°C) of each scan (n_rates, n_T) from its area.
+
+    A grid value is the average of dTf/dT over the bin (T_{i-1}, T_i] (the simulator's output,
+    and what a DSC integrates over its sampling interval), so the area is exactly
+    Σ_{i>=1} Cp^N_i (T_i - T_{i-1})."""
+    cp, T_C = np.asarray(cp, dtype=float), np.asarray(T_C, dtype=float)
+    return T_C[-1] - np.sum(cp[:, 1:] * np.diff(T_C), axis=1)
+
+
+def moynihan_estimate(cp, T_C, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN) -> Estimate:
+    """Δh* (J/mol) from Moynihan's relation on the Tf' of the scans; the other parameters NaN."""
+    t0 = time.perf_counter()
+    rates = np.asarray(cooling_rates_K_per_min, dtype=float)
+    problem = _check_scans(cp, T_C, rates)
+    if problem:
+        return _failed(BAD_INPUT, problem, t0)
+    tf = tf_prime_from_scans(cp, T_C)
+    try:
+        dh = moynihan_dh_J_per_mol(rates, tf)
+    except Exception as exc:  # noqa: BLE001 - an estimator reports, never raises
+        return _failed(FAILED, str(exc), t0)
+    if not math.isfinite(dh) or dh <= 0:
+        return _failed(FAILED, f"Tf' does not fall with cooling rate (slope gives Δh* = {dh:.3g} J/mol)", t0)
+    return Estimate(np.array([dh, np.nan, np.nan, np.nan]), OK, time.perf_counter() - t0,
+                    extra={"tf_prime_C": tf.tolist()})
+
+
+def _position(dh: float, tg_K: float, rate_K_per_min: float) -> float:
+    """ln A that puts the glass transition at tg_K for cooling at rate_K_per_min: there the
+    relaxation time equals the time the ramp needs to cross the transition, R·Tg²/(Δh*·q)."""
+    q_K_per_s = rate_K_per_min / 60.0
+    return math.log(R_J_PER_MOL_K * tg_K ** 2 / (dh * q_K_per_s)) - dh / (R_J_PER_MOL_K * tg_K)
+
+
+def practitioner_start(cp, T_C, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN) -> Estimate:
+    """The start of a fit without a network: Δh* from Moynihan (clipped into the fit bounds), ln A
+    placing the transition at the mean Tf', x = β = 0.5."""
+    t0 = time.perf_counter()
+    rates = np.asarray(cooling_rates_K_per_min, dtype=float)
+    moynihan = moynihan_estimate(cp, T_C, rates)
+    if not moynihan.ok:
+        return moynihan
+    dh = float(np.clip(moynihan.params[0], FIT_LOWER[0], FIT_UPPER[0]))
+    tg_K = float(np.mean(moynihan.extra["tf_prime_C"])) + ZERO_CELSIUS_K
+    ln_a = _position(dh, tg_K, float(np.exp(np.mean(np.log(rates)))))
+    params = np.clip(np.array([dh, ln_a, 0.5, 0.5]), FIT_LOWER, FIT_UPPER)
+    return Estimate(params, OK, time.perf_counter() - t0, extra={"tg_C": tg_K - ZERO_CELSIUS_K})
+
+
+def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
+                      heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN,
+                      max_evaluations: int = 200) -> Estimate:
+    """Bounded least squares of the scans (n_rates, n_T) on a uniform grid ``T_C`` (°C), from ``start``
+    (dh J/mol, ln A, x, β), on the fast simulator.
+
+    The fit runs in (Δh*, c, x, β) with c = ln A + Δh*/(R·T_ref) and T_ref the mean Tf' of the
+    scans: along the ridge where Δh* and ln A trade off at a fixed transition temperature, c
+    hardly changes, so the two directions are nearly independent.  Each is scaled by its fit
+    range.  Status: "ok", "not converged" (evaluation budget spent), "at bound" (a parameter on
+    its bound), "bad input" or "failed".
+    """
+    t0 = time.perf_counter()
+    rates = np.asarray(cooling_rates_K_per_min, dtype=float)
+    problem = _check_scans(cp, T_C, rates)
+    start = np.asarray(start, dtype=float).ravel()
+    if not problem and (start.size != 4 or not np.all(np.isfinite(start))):
+        problem = f"the start must be 4 finite numbers, got {start}"
+    if problem:
+        return _failed(BAD_INPUT, problem, t0)
+    from scipy.optimize import least_squares
+
+    cp = np.asarray(cp, dtype=float)
+    T_C = np.asarray(T_C, dtype=float)
+    step = float(T_C[1] - T_C[0])
+    t_ref_K = float(np.mean(tf_prime_from_scans(cp, T_C))) + ZERO_CELSIUS_K
+
+    def to_fit(p):
+        return np.array([p[0], p[1] + p[0] / (R_J_PER_MOL_K * t_ref_K), p[2], p[3]])
+
+    def from_fit(z):
+        return np.array([z[0], z[1] - z[0] / (R_J_PER_MOL_K * t_ref_K), z[2], z[3]])
+
+    corners = np.array([[FIT_LOWER[0], FIT_UPPER[0]], [FIT_LOWER[1], FIT_UPPER[1]]])
+    c_values = corners[1][None, :] + corners[0][:, None] / (R_J_PER_MOL_K * t_ref_K)
+    lower = np.array([FIT_LOWER[0], c_values.min(), FIT_LOWER[2], FIT_LOWER[3]])
+    upper = np.array([FIT_UPPER[0], c_values.max(), FIT_UPPER[2], FIT_UPPER[3]])
+    z0 = np.clip(to_fit(np.clip(start, FIT_LOWER, FIT_UPPER)), lower, upper)
+    evaluations = 0
+
+    def residuals(z):
+        nonlocal evaluations
+        evaluations += 1
+        p = from_fit(z)
+        p[1] = np.clip(p[1], FIT_LOWER[1], FIT_UPPER[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = simulate_chr_batch(p[None], cooling_rates=rates, heating_rate=heating_rate_K_per_min,
+                                       t_min=float(T_C[0]), t_max=float(T_C[-1]), step=step)[0]
+        return (model - cp).ravel()
+
+    try:
+        result = least_squares(residuals, z0, bounds=(lower, upper), x_scale=upper - lower,
+                               max_nfev=max_evaluations, method="trf")
+    except Exception as exc:  # noqa: BLE001 - an estimator reports, never raises
+        return _failed(FAILED, f"{type(exc).__name__}: {exc}", t0)
+    params = from_fit(result.x)
+    span = upper - lower
+    on_bound = np.any((result.x - lower < 1e-6 * span) | (upper - result.x < 1e-6 * span))
+    status = NOT_CONVERGED if result.status == 0 else (AT_BOUND if on_bound else OK)
+    if result.status < 0:
+        status = FAILED
+    return Estimate(params, status, time.perf_counter() - t0, evaluations, result.message,
+                    extra={"cost": float(result.cost)})
