@@ -42,3 +42,19 @@ def test_every_estimator_reports_bad_scans_instead_of_raising(bad):
     T = T_C[:0] if bad == "empty" else T_C
     for estimate in (moynihan_estimate(cp, T), practitioner_start(cp, T), least_squares_fit(cp, T, TRUTHS[0])):
         assert estimate.status == BAD_INPUT and np.all(np.isnan(estimate.params)) and estimate.message
+
+
+def test_the_lookup_table_finds_a_member_exactly_and_a_neighbour_nearby():
+    from tnmlib.classical import LookupTable
+    from tnmlib.physics.simulate import simulate_chr_batch
+
+    grid = np.array([(dh, ln_a, x, b) for dh in (340e3, 356e3, 372e3) for ln_a in (-135.0, -133.0, -131.0)
+                     for x in (0.4, 0.52, 0.64) for b in (0.5, 0.65, 0.8)])
+    cp = simulate_chr_batch(grid, t_min=T_C[0], t_max=T_C[-1], step=1.0)
+    table = LookupTable.from_scans(cp, T_C, grid)
+    member = table.estimate(cp[40], T_C, k=1)
+    assert member.status == OK and np.array_equal(member.params, grid[40]) and member.extra["distance"] == 0
+    between = np.array([356e3, -133.0, 0.58, 0.7])
+    near = table.estimate(simulate_chr_batch(between[None], t_min=T_C[0], t_max=T_C[-1], step=1.0)[0], T_C, k=1)
+    assert abs(near.params[2] - between[2]) <= 0.06 and abs(near.params[3] - between[3]) <= 0.1
+    assert table.estimate(np.full((6, T_C.size), np.nan), T_C).status == BAD_INPUT

@@ -8,7 +8,9 @@
 - :func:`practitioner_start`: the start a practitioner would use without a network: Δh* from
   Moynihan, the position from Tf', x = β = 0.5;
 - :func:`least_squares_fit`: bounded nonlinear least squares of the six scans on the converged
-  fast simulator (``scipy.optimize.least_squares``).
+  fast simulator (``scipy.optimize.least_squares``);
+- :class:`LookupTable`: the simulation-comparative method of the paper's references: the nearest
+  neighbours of a sample in a precomputed table of peak descriptors.
 
 Every estimator returns an :class:`Estimate` with a status and never raises on bad scans (empty,
 flat, NaN): a comparison of estimators must count failures, not stop at the first.
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+from .physics.descriptors import peak_descriptors
 from .physics.moynihan import moynihan_dh_J_per_mol
 from .physics.program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 from .physics.simulate import BETA_MIN, simulate_chr_batch
@@ -183,3 +186,56 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         status = FAILED
     return Estimate(params, status, time.perf_counter() - t0, evaluations, result.message,
                     extra={"cost": float(result.cost)})
+
+
+def lookup_features(cp: np.ndarray, T_C: np.ndarray) -> np.ndarray:
+    """Descriptors of scans (n, n_rates, n_T) on the grid T_C (°C) that do not depend on the grid:
+    per sample, the mean Tf' (°C), each scan's Tf' minus that mean (K), each scan's ln Cp_max and
+    its peak temperature minus its Tf' (K).  Array (n, 1 + 3 n_rates)."""
+    cp = np.asarray(cp, dtype=float)
+    n, n_rates, n_T = cp.shape
+    tf = np.stack([tf_prime_from_scans(sample, T_C) for sample in cp])
+    per_scan = peak_descriptors(np.ascontiguousarray(cp.reshape(n * n_rates, 1, n_T)), np.asarray(T_C, dtype=float))
+    cp_max = per_scan["cp_max"].reshape(n, n_rates)
+    t_peak = per_scan["T_peak_C"].reshape(n, n_rates)
+    mean_tf = tf.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.column_stack([mean_tf, tf - mean_tf, np.log(cp_max), t_peak - tf])
+
+
+@dataclass
+class LookupTable:
+    """A table of simulated samples: their descriptors (:func:`lookup_features`) and parameters.
+    Each descriptor is scaled by its spread over the table before distances are taken."""
+
+    features: np.ndarray
+    params: np.ndarray
+    cooling_rates: np.ndarray
+
+    @classmethod
+    def from_scans(cls, cp, T_C, params, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN) -> "LookupTable":
+        """Build the table from simulated scans (n, n_rates, n_T) and their parameters (n, 4)."""
+        features = lookup_features(cp, T_C)
+        keep = np.all(np.isfinite(features), axis=1)
+        return cls(features[keep], np.asarray(params, dtype=float)[keep], np.asarray(cooling_rates_K_per_min, dtype=float))
+
+    def __post_init__(self):
+        from scipy.spatial import cKDTree
+
+        spread = np.std(self.features, axis=0)
+        self._scale = np.where(spread > 0, spread, 1.0)
+        self._tree = cKDTree(self.features / self._scale)
+
+    def estimate(self, cp, T_C, k: int = 5) -> Estimate:
+        """The mean parameters of the ``k`` table samples nearest to the scans (n_rates, n_T)."""
+        t0 = time.perf_counter()
+        problem = _check_scans(cp, T_C, self.cooling_rates)
+        if problem:
+            return _failed(BAD_INPUT, problem, t0)
+        features = lookup_features(np.asarray(cp, dtype=float)[None], T_C)[0]
+        if not np.all(np.isfinite(features)):
+            return _failed(FAILED, "the scans' descriptors are not finite", t0)
+        distance, index = self._tree.query(features / self._scale, k=min(k, len(self.params)))
+        index = np.atleast_1d(index)
+        return Estimate(self.params[index].mean(axis=0), OK, time.perf_counter() - t0,
+                        extra={"distance": float(np.atleast_1d(distance)[0])})
