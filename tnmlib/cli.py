@@ -194,7 +194,7 @@ def _add_predict(sub) -> None:
             "is resampled to the model's temperature grid (0 below, 1 above its range). A subset file is "
             "read in batches and must be on the model's grid. Writes dh_kJ_per_mol, ln_A (A in s), x, "
             "beta per sample, with the sample id for .h5 input, and outside_trained_box = 1 where an "
-            "estimate leaves the parameter box of the model's training data."),
+            "estimate leaves the parameter box of the model's training data (widened by 5 %% of its range per side)."),
         epilog="Example: tnm predict --model models/C-quick.keras --data se.csv --out se-params.csv")
     p.add_argument("--model", type=Path, required=True, metavar="MODEL.keras")
     p.add_argument("--data", type=Path, required=True, metavar="FILE.h5|FILE.csv")

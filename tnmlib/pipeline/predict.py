@@ -1,8 +1,10 @@
 """Applying a trained model to scans: a subset file streamed in batches, or one CSV (``tnm predict``).
 
 Every estimate is checked against the box of parameters the model was trained on (the
-minimum and maximum of its training split, saved with it): a network extrapolates without
-warning, so a row outside that box is flagged (``outside_trained_box`` = 1) rather than trusted.
+minimum and maximum of its training split, saved with it, widened by :data:`BOX_MARGIN` of its
+range on each side so that an estimate a little past an edge of a gridded training set is not
+flagged): a network extrapolates without warning, so a row outside that box is flagged
+(``outside_trained_box`` = 1) rather than trusted.
 """
 from __future__ import annotations
 
@@ -17,13 +19,18 @@ from .scans import read_scans_csv
 
 #: A scan must start within this of 0 and end within this of 1 on the model's grid.
 EDGE_TOLERANCE = 0.05
+#: The trained box is widened by this fraction of its range on each side before flagging.
+BOX_MARGIN = 0.05
 
 
 def trained_box(meta: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) of the parameters (stored units) the model was trained on; models saved
-    before the box was recorded fall back to the normalisation range."""
+    """(lower, upper) of the parameters (stored units) the model was trained on, widened by
+    BOX_MARGIN of the range on each side; models saved before the box was recorded fall back to
+    the normalisation range."""
     if "train_lower" in meta and "train_upper" in meta:
-        return np.asarray(meta["train_lower"], float), np.asarray(meta["train_upper"], float)
+        lower, upper = np.asarray(meta["train_lower"], float), np.asarray(meta["train_upper"], float)
+        margin = BOX_MARGIN * (upper - lower)
+        return lower - margin, upper + margin
     return NORM_LOWER.copy(), NORM_UPPER.copy()
 
 
