@@ -240,6 +240,38 @@ def _run_evaluate(args) -> None:
           f"{int(result['kept'].values.sum())} kept)")
 
 
+def _add_distort(sub) -> None:
+    p = sub.add_parser(
+        "distort", help="a distorted copy of scans: noise, instrument lag, baseline tilt",
+        description=(
+            "Copy a subset file (.h5) or a scans CSV and distort every scan as a real DSC would: a "
+            "first-order instrument lag (the sensor follows the sample with a time constant in s), a "
+            "linear baseline tilt left by the normalisation (percent of the Cp jump across the grid), "
+            "then Gaussian noise (percent of the Cp jump). Seeded: the same seed gives the same copy. "
+            "The copy of a subset file gets a new fingerprint, so models and evaluations of the clean "
+            "file are never reused for it."),
+        epilog="Example: tnm distort --data data/G-quick.h5 --out data/G-quick-noise1.h5 --noise-percent 1")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.h5|FILE.csv")
+    p.add_argument("--out", type=Path, required=True, metavar="OUT.h5|OUT.csv")
+    p.add_argument("--noise-percent", type=float, default=0.0, metavar="P", help="noise σ in %% of the Cp jump (e.g. 1)")
+    p.add_argument("--lag-s", type=float, default=0.0, metavar="S", help="instrument time constant in s (e.g. 3)")
+    p.add_argument("--tilt-percent", type=float, default=0.0, metavar="P",
+                   help="baseline tilt across the grid in %% of the Cp jump (e.g. 2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--heating-rate", type=float, default=None, metavar="K_PER_MIN",
+                   help="heating rate of a CSV's scans for the lag (default 10; a subset file records its own)")
+    p.set_defaults(run=_run_distort)
+
+
+def _run_distort(args) -> None:
+    from .instrument import Distortion
+    from .pipeline.distort import distort_file
+
+    distortion = Distortion(args.noise_percent / 100.0, args.lag_s, args.tilt_percent / 100.0)
+    result = distort_file(args.data, args.out, distortion, args.seed, args.heating_rate)
+    print(f"wrote {args.out} ({result['samples']} samples, {result['label']})")
+
+
 def _add_summary(sub) -> None:
     p = sub.add_parser(
         "summary", help="collect the evaluations of a build into one summary.json",
@@ -280,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_predict(sub)
     _add_summary(sub)
+    _add_distort(sub)
     return parser
 
 

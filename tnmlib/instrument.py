@@ -92,9 +92,10 @@ def baseline_tilt(cp: np.ndarray, tilt: float) -> np.ndarray:
 
 
 def distort(cp: np.ndarray, distortion: Distortion, step_K: float, heating_rate_K_per_min: float,
-            seed: int = 0) -> np.ndarray:
+            seed: int | tuple = 0) -> np.ndarray:
     """Apply ``distortion`` to scans (..., n_rates, n_T): lag first (the sensor sees the sample),
-    then the tilt, then noise (on the recorded signal).  float32 out, like the subset files."""
+    then the tilt, then noise (on the recorded signal).  ``seed``: an int or a tuple of ints
+    (e.g. (seed, first sample) for one block of a file).  float32 out, like the subset files."""
     out = instrument_lag(cp, distortion.lag_s, step_K, heating_rate_K_per_min)
     out = baseline_tilt(out, distortion.tilt)
     out = add_noise(out, distortion.noise_fraction, np.random.default_rng(seed))
