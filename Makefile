@@ -68,6 +68,7 @@ bench: $(STAMP)  ## benchmarks: simulator, datasets, model (printed figures)
 	$(PY) -m tnmlib.bench simulate
 	$(PY) -m tnmlib.bench dataset
 	$(PY) -m tnmlib.bench model
+	$(PY) -m tnmlib.bench baselines
 
 # ---- data: one file per subset (tnm dataset skips work whose fingerprint matches) -------
 data/%-$(PROFILE).h5: $(DATA_SRC) $(PROFILE_FILE) | $(STAMP)

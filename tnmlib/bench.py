@@ -191,6 +191,51 @@ def bench_model(memory: bool = True) -> dict:
     return figures
 
 
+def bench_baselines(n_samples: int = 12, table_samples: int = 400, seed: int = 0) -> dict:
+    """Seconds per sample of the classical estimators on samples drawn from the whole state space
+    (the quick profile's G subset) on a 1 K grid: Moynihan, least squares from the practitioner's
+    start and from truth ± 10 %, and the look-up table (queries only; the table is built from
+    other G samples)."""
+    from .classical import LookupTable, least_squares_fit, moynihan_estimate, practitioner_start
+    from .physics.grid import SignalGrid
+    from .physics.simulate import simulate_chr_batch
+    from .study.profile import load_profile
+
+    grid = SignalGrid(-250.0, 1600.0, 1.0)
+    samples = load_profile("quick").samples("G")
+    params = np.column_stack([samples[k] for k in ("dh", "ln_A", "x", "beta")])
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(params))
+    test, table_rows = params[order[:n_samples]], params[order[n_samples:n_samples + table_samples]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cp_test = simulate_chr_batch(test, t_min=grid.t_min_C, t_max=grid.t_max_C, step=grid.step_K)
+        table = LookupTable.from_scans(simulate_chr_batch(table_rows, t_min=grid.t_min_C, t_max=grid.t_max_C,
+                                                          step=grid.step_K), grid.T_C, table_rows)
+    T = grid.T_C
+    methods = {
+        "Moynihan (Δh* only)": lambda cp, truth: moynihan_estimate(cp, T),
+        "least squares, practitioner's start": lambda cp, truth: least_squares_fit(cp, T, practitioner_start(cp, T).params),
+        "least squares, truth ± 10 %": lambda cp, truth: least_squares_fit(cp, T, truth * np.array([1.1, 1.1, 0.9, 1.1])),
+        f"look-up ({len(table.params)} samples, k = 5)": lambda cp, truth: table.estimate(cp, T),
+    }
+    print(f"Classical estimators on {n_samples} clean samples of G (whole state space), 1 K grid:")
+    figures = {}
+    for name, method in methods.items():
+        estimates = [method(cp, truth) for cp, truth in zip(cp_test, test)]
+        seconds = np.mean([e.seconds for e in estimates])
+        ok = sum(e.ok for e in estimates)
+        errors = np.abs(np.array([e.params for e in estimates]) - test)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Moynihan leaves ln A, x and β unestimated (NaN)
+            median = np.nanmedian(errors, axis=0)
+        figures[name] = {"seconds_per_sample": float(seconds), "ok": ok, "median_abs_error": median.tolist()}
+        shown = [f"{v:.3g}" if np.isfinite(v) else "n/a" for v in (median[0] / 1e3, *median[1:])]
+        print(f"  {name:45s} {seconds:8.3f} s/sample, {ok}/{n_samples} ok; median |error| Δh* {shown[0]} kJ/mol, "
+              f"ln A {shown[1]}, x {shown[2]}, β {shown[3]}")
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tnmlib.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -201,8 +246,12 @@ def main(argv=None) -> int:
     d.add_argument("--workers", type=int, default=None, help="local dask workers (default: all cores)")
     m = sub.add_parser("model", help="MCNN training/inference samples/s and peak training memory")
     m.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (minutes)")
+    b = sub.add_parser("baselines", help="classical estimators: seconds per sample (and their errors)")
+    b.add_argument("--samples", type=int, default=12, help="test samples (default 12)")
     args = parser.parse_args(argv)
-    if args.what == "model":
+    if args.what == "baselines":
+        bench_baselines(args.samples)
+    elif args.what == "model":
         bench_model(memory=not args.no_memory)
     elif args.what == "simulate":
         bench_simulate(args.batch)
