@@ -34,3 +34,8 @@ def atomic_output(target: str | Path):
 def int_attr(value) -> int:
     """An integer HDF5 attribute (h5netcdf writes scalars as one-element arrays)."""
     return int(np.asarray(value).ravel()[0])
+
+
+def float_attr(value) -> float:
+    """A float HDF5 attribute (h5netcdf writes scalars as one-element arrays)."""
+    return float(np.asarray(value).ravel()[0])

@@ -129,3 +129,12 @@ def test_peak_descriptors_on_a_synthetic_peak():
     assert d["dT_hw"][0] == pytest.approx(49.0 - (36 + (1 - cp[0, 1, 36]) / (cp[0, 1, 37] - cp[0, 1, 36])))
     for key in d:
         np.testing.assert_allclose(d[key], ref[key], rtol=1e-9, equal_nan=True)
+
+
+def test_ratio_table_names_the_parameters_that_miss_their_target():
+    from tnmlib.analysis.tables import ratio_table
+
+    ds, _ = _results()
+    table = ratio_table(summary({"M": _with_constant(ds)}))
+    assert table.loc["M", "x"] == pytest.approx(0.1) and table.loc["M", "β"] == pytest.approx(0.6)
+    assert table.loc["M", "misses target"] == "β" and bool(table.loc["M", "grid resolves subset"])

@@ -107,6 +107,21 @@ def summary(results: dict) -> dict:
             "mae_ratio_targets": MAE_RATIO_TARGETS, "cp_max_limit": CP_MAX_LIMIT, "models": models}
 
 
+def ratio_table(summary_dict: dict) -> "pandas.DataFrame":
+    """From a summary (:func:`summary`): per model, each parameter's MAE over the constant
+    predictor's, the parameters that miss their target ratio ("" if none), the grid points across
+    the median transition width and whether the grid resolves the subset."""
+    import pandas as pd
+
+    rows = []
+    for name, m in summary_dict["models"].items():
+        ratios = {p.label: m["mae"][p.display_key] / m["mae_constant"][p.display_key] for p in PARAMETERS}
+        misses = [p.label for p in PARAMETERS if not ratios[p.label] <= MAE_RATIO_TARGETS[p.name]]
+        rows.append({"model": name, **{k: round(v, 3) for k, v in ratios.items()}, "misses target": ", ".join(misses),
+                     "points across width": m["points_across_median_width"], "grid resolves subset": m["resolved"]})
+    return pd.DataFrame(rows).set_index("model")
+
+
 def resolution_table(widths_K: dict, steps_K: dict) -> "pandas.DataFrame":
     """Grid points across the median transition width of each subset, for each named grid step.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TNMInputError
-from ..fileutil import atomic_output, int_attr
+from ..fileutil import atomic_output, float_attr, int_attr
 from ..instrument import Distortion, distort
 
 BLOCK_SAMPLES = 1024
@@ -46,7 +46,7 @@ def distort_file(data_path: str | Path, out_path: str | Path, distortion: Distor
         with h5py.File(data_path, "r") as f:
             if int_attr(f.attrs.get("complete", 0)) != 1 or "cp" not in f or "T" not in f:
                 raise TNMInputError(f"{data_path} is not a complete subset file")
-            rate = float(np.asarray(f.attrs.get("heating_rate_K_per_min", heating_rate_K_per_min or 10.0)).ravel()[0])
+            rate = float_attr(f.attrs.get("heating_rate_K_per_min", heating_rate_K_per_min or 10.0))
             fingerprint = str(f.attrs.get("fingerprint", ""))
     except OSError as exc:
         raise TNMInputError(f"cannot read {data_path}: {exc}") from None
