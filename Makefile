@@ -21,6 +21,7 @@ STATIC := book/_static
 DATA_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files data)
 MODEL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files model)
 EVAL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files evaluation)
+COMPARE_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files comparison)
 PKG_SRC := $(shell find tnmlib -name '*.py' -o -name '*.yaml' -o -name '*.csv' 2>/dev/null)
 
 # The study's models as NAME:SUBSET, read from the `models:` block of the study file.
@@ -34,15 +35,18 @@ DATA := $(foreach s,$(SUBSETS),data/$(s)-$(PROFILE).h5)
 MODELS := $(foreach m,$(MODEL_NAMES),models/$(m)-$(PROFILE).keras)
 EVALS := $(foreach m,$(MODEL_NAMES),$(REPORTS)/eval-$(m).nc)
 SUMMARY := $(REPORTS)/summary.json
+COMPARISON := $(REPORTS)/comparison.nc
+# The networks of the comparison of estimators: the study's models trained on G.
+G_MODELS := $(foreach m,$(MODEL_SUBSET),$(if $(filter %:G,$(m)),$(firstword $(subst :, ,$(m)))))
 PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
 	$(foreach m,$(MODEL_NAMES),02_train_$(m).ipynb) 03_evaluate.ipynb 04_surfaces.ipynb 05_reproduce.ipynb \
-	06_discussion.ipynb)
+	06_discussion.ipynb 07_beyond_part1.ipynb)
 PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
 TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
 
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
-.PHONY: help venv test test-slow check-book lab bench book data models evaluations summary clean print-%
+.PHONY: help venv test test-slow check-book lab bench book data models evaluations comparison summary clean print-%
 
 help:  ## this list
 	@echo "make TARGET [PROFILE=quick|smoke|paper]  (default PROFILE=$(PROFILE))"
@@ -91,10 +95,17 @@ $(REPORTS)/eval-%.nc: models/%-$(PROFILE).keras data/$$(call subset_of,$$*)-$(PR
 
 evaluations: $(EVALS)  ## only the evaluation files of PROFILE
 
-$(SUMMARY): $(EVALS) $(EVAL_SRC) | $(STAMP)
-	$(TNM) summary --eval-dir $(REPORTS) --out $@
+# ---- beyond the paper, part 1: every estimator on G's test split, clean and distorted -------
+$(COMPARISON): data/G-$(PROFILE).h5 $(foreach m,$(G_MODELS),models/$(m)-$(PROFILE).keras) $(COMPARE_SRC) | $(STAMP)
+	$(TIMED) comparison -- $(TNM) compare --data $< $(foreach m,$(G_MODELS),--model $(m)=models/$(m)-$(PROFILE).keras) --out $@
+	@touch $@
 
-summary: $(SUMMARY)  ## reports/PROFILE/summary.json: MAE (model and constant), shares, left-out, resolved
+comparison: $(COMPARISON)  ## reports/PROFILE/comparison.nc: networks, Moynihan, look-up, least squares
+
+$(SUMMARY): $(EVALS) $(COMPARISON) $(EVAL_SRC) | $(STAMP)
+	$(TNM) summary --eval-dir $(REPORTS) --comparison $(COMPARISON) --out $@
+
+summary: $(SUMMARY)  ## reports/PROFILE/summary.json: MAE (model and constant), shares, left-out, resolved, comparison
 
 # ---- the book: notebooks read finished artifacts; each profile has its own pages and HTML ---
 $(EXEC)/00_simulator.ipynb: notebooks/00_simulator.ipynb $(PKG_SRC) | $(STAMP)
@@ -131,6 +142,12 @@ $(EXEC)/05_reproduce.ipynb: notebooks/05_reproduce.ipynb $(DATA) $(MODELS) $(PKG
 $(EXEC)/06_discussion.ipynb: notebooks/06_discussion.ipynb $(SUMMARY) $(MODELS) $(PKG_SRC)
 	@mkdir -p $(EXEC)
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p summary_path $(SUMMARY) -p model_dir models
+	$(BOOK) finish $@ --profile $(PROFILE)
+
+$(EXEC)/07_beyond_part1.ipynb: notebooks/07_beyond_part1.ipynb $(COMPARISON) $(SUMMARY) $(PKG_SRC)
+	@mkdir -p $(EXEC)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p comparison_path $(COMPARISON) -p summary_path $(SUMMARY) \
+		-p model_dir models
 	$(BOOK) finish $@ --profile $(PROFILE)
 
 $(STATIC)/plotly.min.js: | $(STAMP)

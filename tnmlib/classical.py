@@ -2,7 +2,9 @@
 
 - :func:`tf_prime_from_scans`: the limiting fictive temperature of each scan from its area
   (Cp^N = dTf/dT on heating, so Tf' = T_end - ∫ Cp^N dT when the scan starts in the glass and
-  ends in the liquid);
+  ends in the liquid), over the window :func:`transition_window` finds around the transition, as
+  a practitioner integrates (over the whole grid, noise and a baseline tilt far from the
+  transition would swamp the area);
 - :func:`moynihan_estimate`: Δh* from the shift of Tf' with cooling rate (Moynihan's relation
   with the Tf'² correction);
 - :func:`practitioner_start`: the start a practitioner would use without a network: Δh* from
@@ -72,14 +74,57 @@ def _check_scans(cp, T_C, rates) -> str:
     return ""
 
 
-def tf_prime_from_scans(cp: np.ndarray, T_C: np.ndarray) -> np.ndarray:
-    """Limiting fictive temperature (°C) of each scan (n_rates, n_T) from its area.
+def transition_window(cp: np.ndarray, T_C: np.ndarray, smooth_K: float = 2.0, min_margin_K: float = 10.0,
+                      margin_widths: float = 4.0) -> tuple[int, int]:
+    """Grid indices (lo, hi) of a window that starts in the glass and ends in the liquid for all
+    scans (n_rates, n_T) of a sample, centred on the transition.
+
+    On each scan smoothed over ``smooth_K``: T50, from where the scan stays above half the jump;
+    T10, the last point below 0.1 before it; and where the scan settles within 0.1 of the liquid
+    line after its peak (sought within 20 rise widths or 50 K of T50).  The window is centred on
+    the mean T50, with a half-width of ``margin_widths`` times the widest rise (T50 - T10) or fall
+    (settling point - T50) of any scan, plus ``min_margin_K``.  Centred, so that a baseline tilt
+    through the transition adds almost nothing to the area.  Without a transition (no point
+    reaches 0.5): the whole grid.
+    """
+    cp, T_C = np.asarray(cp, dtype=float), np.asarray(T_C, dtype=float)
+    n_T = T_C.size
+    step = float(np.median(np.diff(T_C)))
+    half = max(0, int(round(smooth_K / step / 2)))
+    kernel = np.ones(2 * half + 1) / (2 * half + 1)
+    centres, widths = [], []
+    for scan in cp:
+        smooth = np.convolve(np.pad(scan, half, mode="edge"), kernel, mode="valid")
+        below = np.nonzero(smooth < 0.5)[0]
+        if below.size == n_T:
+            return 0, n_T - 1
+        i50 = int(below[-1]) + 1 if below.size else 0
+        glass = np.nonzero(smooth[:i50] < 0.1)[0]
+        i10 = int(glass[-1]) if glass.size else 0
+        reach = int(np.searchsorted(T_C, T_C[i50] + max(20 * (T_C[i50] - T_C[i10]), 50.0)))
+        i_peak = i50 + int(np.argmax(smooth[i50:max(reach, i50 + 1)]))  # the overshoot, not a tilted far end
+        settled = np.nonzero(np.abs(smooth[i_peak:] - 1.0) < 0.1)[0]
+        i_liquid = i_peak + int(settled[0]) if settled.size else n_T - 1
+        centres.append(T_C[i50])
+        widths.append(max(T_C[i50] - T_C[i10], T_C[i_liquid] - T_C[i50]))
+    centre = float(np.mean(centres))
+    half_width = margin_widths * max(widths) + min_margin_K + (max(centres) - min(centres)) / 2
+    lo = int(np.searchsorted(T_C, centre - half_width, side="right")) - 1
+    hi = int(np.searchsorted(T_C, centre + half_width, side="left"))
+    return max(lo, 0), min(hi, n_T - 1)
+
+
+def tf_prime_from_scans(cp: np.ndarray, T_C: np.ndarray, window: tuple[int, int] | None = None) -> np.ndarray:
+    """Limiting fictive temperature (°C) of each scan (n_rates, n_T) from its area over the grid
+    indices ``window`` = (lo, hi) (default: :func:`transition_window`; (0, n_T - 1): the whole grid).
 
     A grid value is the average of dTf/dT over the bin (T_{i-1}, T_i] (the simulator's output,
     and what a DSC integrates over its sampling interval), so the area is exactly
-    Σ_{i>=1} Cp^N_i (T_i - T_{i-1})."""
+    Σ_{lo<i<=hi} Cp^N_i (T_i - T_{i-1}), and Tf' = T_hi - area when T_lo lies in the glass and
+    T_hi in the liquid."""
     cp, T_C = np.asarray(cp, dtype=float), np.asarray(T_C, dtype=float)
-    return T_C[-1] - np.sum(cp[:, 1:] * np.diff(T_C), axis=1)
+    lo, hi = transition_window(cp, T_C) if window is None else window
+    return T_C[hi] - np.sum(cp[:, lo + 1:hi + 1] * np.diff(T_C[lo:hi + 1]), axis=1)
 
 
 def moynihan_estimate(cp, T_C, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN) -> Estimate:
@@ -194,7 +239,8 @@ def lookup_features(cp: np.ndarray, T_C: np.ndarray) -> np.ndarray:
     its peak temperature minus its Tf' (K).  Array (n, 1 + 3 n_rates)."""
     cp = np.asarray(cp, dtype=float)
     n, n_rates, n_T = cp.shape
-    tf = np.stack([tf_prime_from_scans(sample, T_C) for sample in cp])
+    tf = np.stack([tf_prime_from_scans(sample, T_C) if np.all(np.isfinite(sample)) else np.full(n_rates, np.nan)
+                   for sample in cp])
     per_scan = peak_descriptors(np.ascontiguousarray(cp.reshape(n * n_rates, 1, n_T)), np.asarray(T_C, dtype=float))
     cp_max = per_scan["cp_max"].reshape(n, n_rates)
     t_peak = per_scan["T_peak_C"].reshape(n, n_rates)

@@ -160,13 +160,16 @@ def _add_train(sub) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="MODEL.keras",
                    help="model file; <stem>.json (metadata), <stem>.history.csv and <stem>.curve.csv are written beside it")
     p.add_argument("--model", dest="model_name", default=None, metavar="NAME",
-                   help="one of the study's models (LU, RU, LB, RB, C, G, C-wlnA1, C-raw in study.yaml): "
-                        "its loss weights and input scaling, and a check that the data is its subset")
+                   help="one of the study's models (LU, RU, LB, RB, C, G, C-wlnA1, C-raw, G-aug in study.yaml): "
+                        "its loss weights, input scaling and augmentation, and a check that the data is its subset")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: the data's profile)")
     p.add_argument("--loss-weights", type=_weights, default=None, metavar="W_DH,W_LNA,W_X,W_BETA",
                    help="loss weights of the normalised Δh*, ln A, x, β (default 1,0.1,3,3)")
     p.add_argument("--attention", choices=("cubic", "linear"), default="cubic",
                    help="resampling of the attention segment: the paper's cubic fit, or linear (ablation)")
+    p.add_argument("--augment", action="store_true",
+                   help="distort every training batch afresh (noise up to 2 %%, lag up to 5 s, tilt up to "
+                        "2 %%/100 K per sample, a quarter left clean: study.yaml's augmentation)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=_run_train)
 
@@ -175,8 +178,8 @@ def _run_train(args) -> None:
     from .learning.train import train_model
 
     meta = train_model(args.data, args.out, model_name=args.model_name, epochs=args.epochs,
-                       loss_weights=args.loss_weights,
-                       attention=args.attention, progress=not args.quiet)
+                       loss_weights=args.loss_weights, attention=args.attention, augment=args.augment,
+                       progress=not args.quiet)
     mae = meta["validation_mae"]
     const = meta.get("validation_mae_constant", {})
     ratios = ", ".join(f"{k} {mae[k] / const[k]:.2f}" for k in mae if const.get(k))
@@ -246,7 +249,8 @@ def _add_distort(sub) -> None:
         description=(
             "Copy a subset file (.h5) or a scans CSV and distort every scan as a real DSC would: a "
             "first-order instrument lag (the sensor follows the sample with a time constant in s), a "
-            "linear baseline tilt left by the normalisation (percent of the Cp jump across the grid), "
+            "linear baseline tilt left by the normalisation (percent of the Cp jump per 100 K, zero at "
+            "each scan's limiting fictive temperature), "
             "then Gaussian noise (percent of the Cp jump). Seeded: the same seed gives the same copy. "
             "The copy of a subset file gets a new fingerprint, so models and evaluations of the clean "
             "file are never reused for it."),
@@ -255,8 +259,8 @@ def _add_distort(sub) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="OUT.h5|OUT.csv")
     p.add_argument("--noise-percent", type=float, default=0.0, metavar="P", help="noise σ in %% of the Cp jump (e.g. 1)")
     p.add_argument("--lag-s", type=float, default=0.0, metavar="S", help="instrument time constant in s (e.g. 3)")
-    p.add_argument("--tilt-percent", type=float, default=0.0, metavar="P",
-                   help="baseline tilt across the grid in %% of the Cp jump (e.g. 2)")
+    p.add_argument("--tilt-percent-per-100K", dest="tilt_percent_per_100K", type=float, default=0.0, metavar="P",
+                   help="baseline tilt in %% of the Cp jump per 100 K (e.g. 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     p.add_argument("--heating-rate", type=float, default=None, metavar="K_PER_MIN",
                    help="heating rate of a CSV's scans for the lag (default 10; a subset file records its own)")
@@ -267,7 +271,7 @@ def _run_distort(args) -> None:
     from .instrument import Distortion
     from .pipeline.distort import distort_file
 
-    distortion = Distortion(args.noise_percent / 100.0, args.lag_s, args.tilt_percent / 100.0)
+    distortion = Distortion(args.noise_percent / 100.0, args.lag_s, args.tilt_percent_per_100K / 100.0)
     result = distort_file(args.data, args.out, distortion, args.seed, args.heating_rate)
     print(f"wrote {args.out} ({result['samples']} samples, {result['label']})")
 
@@ -282,6 +286,8 @@ def _add_summary(sub) -> None:
             "grid resolves the subset's transitions (>= 5 points across the median width)."),
         epilog="Example: tnm summary --eval-dir reports/quick --out reports/quick/summary.json")
     p.add_argument("--eval-dir", type=Path, required=True, metavar="DIR")
+    p.add_argument("--comparison", type=Path, default=None, metavar="COMPARISON.nc",
+                   help="also the comparison of estimators (tnm compare): shares, failures, s/sample")
     p.add_argument("--out", type=Path, required=True, metavar="SUMMARY.json")
     p.set_defaults(run=_run_summary)
 
@@ -291,8 +297,62 @@ def _run_summary(args) -> None:
 
     if args.out.suffix.lower() != ".json":
         raise TNMInputError(f"--out must end in .json, got {args.out.name!r}")
-    result = write_summary(args.eval_dir, args.out)
+    result = write_summary(args.eval_dir, args.out, comparison_path=args.comparison)
     print(f"wrote {args.out} ({len(result['models'])} models)")
+
+
+def _model_pair(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=MODEL.keras, got {text!r}")
+    return name, Path(path)
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser(
+        "compare", help="every estimator on the same whole-space samples, clean and distorted",
+        description=(
+            "Run the constant predictor, the given networks, Moynihan's Δh*, the look-up table (5 "
+            "nearest neighbours among the training split's peak descriptors) and bounded least "
+            "squares (from the practitioner's start and from truth ± 10 %%) on the test split of the "
+            "whole-space subset G and on its distorted copies (study.yaml's distortions: noise, "
+            "instrument lag, baseline tilt). Least squares runs on a seeded subsample of the kept "
+            "test samples, in worker processes. Writes estimates, statuses and seconds per sample; "
+            "an unchanged comparison is not run again."),
+        epilog="Example: tnm compare --data data/G-quick.h5 --model G=models/G-quick.keras "
+               "--model G-aug=models/G-aug-quick.keras --out reports/quick/comparison.nc")
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.h5", help="the subset file of G")
+    p.add_argument("--model", dest="models", type=_model_pair, action="append", default=[], metavar="NAME=MODEL.keras",
+                   help="a network to include (repeat for several)")
+    p.add_argument("--out", type=Path, required=True, metavar="COMPARISON.nc")
+    p.add_argument("--least-squares-samples", type=int, default=None, metavar="N",
+                   help="test samples fitted by least squares (default: the data's profile)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="processes for least squares (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the distortions and the subsample (default 0)")
+    p.set_defaults(run=_run_compare)
+
+
+def _run_compare(args) -> None:
+    import h5py
+
+    from .pipeline.compare import compare_estimators
+    from .study.profile import load_profile
+
+    if args.out.suffix.lower() != ".nc":
+        raise TNMInputError(f"--out must end in .nc, got {args.out.name!r}")
+    samples = args.least_squares_samples
+    if samples is None:
+        try:
+            with h5py.File(args.data, "r") as f:
+                samples = load_profile(str(f.attrs.get("profile", "quick"))).least_squares_samples
+        except OSError as exc:
+            raise TNMInputError(f"cannot read {args.data}: {exc}") from None
+    if args.workers is not None and args.workers < 1:
+        raise TNMInputError("--workers must be at least 1")
+    result = compare_estimators(args.data, dict(args.models), args.out, least_squares_samples=samples,
+                                seed=args.seed, workers=args.workers)
+    print(f"wrote {args.out} ({result.sizes['estimator']} methods x {result.sizes['distortion']} distortions "
+          f"x {result.sizes['sample']} samples)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(sub)
     _add_summary(sub)
     _add_distort(sub)
+    _add_compare(sub)
     return parser
 
 

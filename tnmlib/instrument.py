@@ -12,8 +12,11 @@ lag among its next steps; these are the distortions its estimators are compared 
 - **Instrument lag**: the sensor follows the sample with a first-order lag of time constant
   ``lag_s``; along a heating scan at q K/min the signal is delayed by ``lag_s`` seconds, which
   moves its centroid up by q·lag_s/60 K and makes the peak asymmetric.
-- **Baseline tilt**: a linear residue of the normalisation, ``tilt`` (fraction of the jump)
-  from the low to the high end of the grid, zero at its centre.
+- **Baseline tilt**: a linear residue of the normalisation, ``tilt_per_100K`` (fraction of the
+  jump per 100 K), zero at the scan's limiting fictive temperature Tf' (where the glass and
+  liquid lines of the normalisation meet), so it does not depend on how wide the grid is.
+
+:class:`Augmentation` draws a different distortion for every sample of a training batch.
 """
 from __future__ import annotations
 
@@ -28,14 +31,14 @@ from .errors import TNMInputError
 @dataclass(frozen=True)
 class Distortion:
     """A combination of distortions: noise (fraction of the Cp jump), lag (s), tilt (fraction of
-    the jump across the grid).  All zero: the clean signal."""
+    the jump per 100 K).  All zero: the clean signal."""
 
     noise_fraction: float = 0.0
     lag_s: float = 0.0
-    tilt: float = 0.0
+    tilt_per_100K: float = 0.0
 
     def __post_init__(self):
-        for name in ("noise_fraction", "lag_s", "tilt"):
+        for name in ("noise_fraction", "lag_s", "tilt_per_100K"):
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise TNMInputError(f"{name} must be a finite number, got {value}")
@@ -50,8 +53,8 @@ class Distortion:
             parts.append(f"noise {100 * self.noise_fraction:g} %")
         if self.lag_s:
             parts.append(f"lag {self.lag_s:g} s")
-        if self.tilt:
-            parts.append(f"tilt {100 * self.tilt:g} %")
+        if self.tilt_per_100K:
+            parts.append(f"tilt {100 * self.tilt_per_100K:g} %/100 K")
         return " + ".join(parts) or "clean"
 
 
@@ -61,21 +64,27 @@ def add_noise(cp: np.ndarray, noise_fraction: float, rng: np.random.Generator) -
     return cp + rng.normal(0.0, noise_fraction, cp.shape) if noise_fraction else cp.copy()
 
 
-def instrument_lag(cp: np.ndarray, lag_s: float, step_K: float, heating_rate_K_per_min: float) -> np.ndarray:
+def instrument_lag(cp: np.ndarray, lag_s, step_K: float, heating_rate_K_per_min: float) -> np.ndarray:
     """The response of a first-order sensor with time constant ``lag_s`` (s) to each scan, along its
     last axis (the scan is heated at ``heating_rate_K_per_min`` on a grid of ``step_K``).
 
-    Exact for a signal linear between grid points; the sensor starts in equilibrium with the
-    first point.
+    ``lag_s``: a number, or an array that broadcasts against ``cp[..., :1]`` (one lag per sample or
+    per scan; 0 leaves a scan unchanged).  Exact for a signal linear between grid points; the
+    sensor starts in equilibrium with the first point.
     """
     cp = np.asarray(cp, dtype=float)
-    if lag_s == 0:
+    lag = np.asarray(lag_s, dtype=float)
+    if not np.any(lag):
         return cp.copy()
+    if np.any(lag < 0):
+        raise TNMInputError("the lag must not be negative")
     if step_K <= 0 or heating_rate_K_per_min <= 0:
         raise TNMInputError("grid step and heating rate must be positive")
+    lag = np.broadcast_to(lag, cp.shape[:-1] + (1,))
     dt_s = step_K / (heating_rate_K_per_min / 60.0)
-    a = math.exp(-dt_s / lag_s)
-    slope_times_lag = np.diff(cp, axis=-1) * (lag_s / dt_s)
+    with np.errstate(divide="ignore"):
+        a = np.exp(-dt_s / lag[..., 0])  # 0 where the lag is 0: the output follows the input
+    slope_times_lag = np.diff(cp, axis=-1) * (lag / dt_s)
     out = np.empty_like(cp)
     out[..., 0] = cp[..., 0]
     for n in range(cp.shape[-1] - 1):  # y' = (x - y)/lag with x linear over the step
@@ -84,11 +93,17 @@ def instrument_lag(cp: np.ndarray, lag_s: float, step_K: float, heating_rate_K_p
     return out
 
 
-def baseline_tilt(cp: np.ndarray, tilt: float) -> np.ndarray:
-    """cp plus a straight line rising by ``tilt`` from the first to the last grid point, 0 at the centre."""
+def baseline_tilt(cp: np.ndarray, tilt_per_100K, step_K: float) -> np.ndarray:
+    """cp plus a straight line of slope ``tilt_per_100K`` (fraction of the jump per 100 K; a number
+    or an array broadcasting against ``cp[..., :1]``), zero at each scan's Tf' (the temperature
+    T_end - ∫ Cp^N dT: where the glass and liquid lines of the normalisation are tied)."""
     cp = np.asarray(cp, dtype=float)
+    tilt = np.asarray(tilt_per_100K, dtype=float)
+    if not np.any(tilt):
+        return cp.copy()
     n = cp.shape[-1]
-    return cp + tilt * (np.arange(n) / max(n - 1, 1) - 0.5)
+    tf_index = (n - 1) - np.sum(cp[..., 1:], axis=-1, keepdims=True)
+    return cp + tilt * (step_K / 100.0) * (np.arange(n) - tf_index)
 
 
 def distort(cp: np.ndarray, distortion: Distortion, step_K: float, heating_rate_K_per_min: float,
@@ -97,6 +112,36 @@ def distort(cp: np.ndarray, distortion: Distortion, step_K: float, heating_rate_
     then the tilt, then noise (on the recorded signal).  ``seed``: an int or a tuple of ints
     (e.g. (seed, first sample) for one block of a file).  float32 out, like the subset files."""
     out = instrument_lag(cp, distortion.lag_s, step_K, heating_rate_K_per_min)
-    out = baseline_tilt(out, distortion.tilt)
+    out = baseline_tilt(out, distortion.tilt_per_100K, step_K)
     out = add_noise(out, distortion.noise_fraction, np.random.default_rng(seed))
     return out.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random distortions for training: each sample of a batch gets, with probability
+    ``1 - clean_share``, noise, lag and tilt drawn uniformly from [0, max] (the tilt's sign at
+    random); the others stay clean."""
+
+    noise_fraction_max: float = 0.02
+    lag_s_max: float = 5.0
+    tilt_per_100K_max: float = 0.02
+    clean_share: float = 0.25
+
+    def __post_init__(self):
+        values = (self.noise_fraction_max, self.lag_s_max, self.tilt_per_100K_max, self.clean_share)
+        if not all(math.isfinite(v) and v >= 0 for v in values) or self.clean_share > 1:
+            raise TNMInputError(f"augmentation limits must be finite and >= 0, the clean share in [0, 1]: {self}")
+
+    def apply(self, cp: np.ndarray, step_K: float, heating_rate_K_per_min: float,
+              rng: np.random.Generator) -> np.ndarray:
+        """A distorted copy (float32) of a batch of samples (b, n_rates, n_T)."""
+        b = cp.shape[0]
+        distorted = (rng.random(b) >= self.clean_share)[:, None, None]
+        lag = rng.uniform(0, self.lag_s_max, (b, 1, 1)) * distorted
+        tilt = rng.uniform(-self.tilt_per_100K_max, self.tilt_per_100K_max, (b, 1, 1)) * distorted
+        noise = rng.uniform(0, self.noise_fraction_max, (b, 1, 1)) * distorted
+        out = instrument_lag(cp, lag, step_K, heating_rate_K_per_min)
+        out = baseline_tilt(out, tilt, step_K)
+        out = out + rng.standard_normal(out.shape) * noise
+        return out.astype(np.float32)

@@ -317,3 +317,20 @@ def learning_curve_figure(curve: dict, constant_mae: dict, paper_budget: float |
     fig.update_yaxes(title_text="share (%)", range=[0, 100], row=1, col=2)
     fig.update_layout(title=title, template="plotly_white", height=440)
     return fig
+
+
+def comparison_figure(table, column: str, title: str) -> go.Figure:
+    """Grouped bars of one column of :func:`tnmlib.analysis.tables.comparison_table` (e.g. a share
+    in %): distortions along x, one bar per method; methods without a value there are left out."""
+    fig = go.Figure()
+    distortions = list(dict.fromkeys(table.index.get_level_values("distortion")))
+    methods = list(dict.fromkeys(table.index.get_level_values("estimator")))
+    for k, method in enumerate(methods):
+        values = [table[column].get((d, method), np.nan) for d in distortions]
+        if np.all(np.isnan(values)):
+            continue
+        fig.add_trace(go.Bar(x=distortions, y=values, name=method, marker_color=PALETTE[k % len(PALETTE)]))
+    fig.update_layout(title=title, barmode="group", xaxis_title="distortion of the test scans",
+                      yaxis_title=f"{column} (% of samples)" if "%" not in column else column,
+                      template="plotly_white", legend_title_text="estimator")
+    return fig

@@ -195,3 +195,28 @@ def test_input_scaling_is_applied_to_all_three_views(scaling):
     top = np.arcsinh(40.0) if scaling == "asinh" else 40.0
     for view in (att, down, orig):
         assert view.max() == pytest.approx(top, rel=1e-5)
+
+
+def test_augmented_batches_are_distorted_reproducibly_and_the_labels_kept(smoke_c):
+    from tnmlib.learning import train
+    from tnmlib.learning.reader import SubsetReader
+    from tnmlib.study.design import AUGMENTATION
+
+    reader = SubsetReader(smoke_c, "train", 32)
+    clean = next(train._epoch_stream(reader, 0))
+    first = next(train._epoch_stream(reader, 0, AUGMENTATION, 2.0, 10.0))
+    again = next(train._epoch_stream(reader, 0, AUGMENTATION, 2.0, 10.0))
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], clean[1])  # seeded per epoch
+    changed = np.any(np.abs(first[0] - clean[0]) > 1e-6, axis=(1, 2))
+    assert 0 < changed.sum() < changed.size  # most samples distorted, some (a quarter expected) clean
+    later = next(train._epoch_stream(reader, 1, AUGMENTATION, 2.0, 10.0))
+    assert not np.array_equal(later[0], train._epoch_stream(reader, 1).__next__()[0])
+
+
+def test_an_augmented_model_records_its_augmentation_and_is_a_different_model(tmp_path, smoke_c):
+    from tnmlib.learning import train
+
+    plain = train.train_model(smoke_c, tmp_path / "plain.keras", epochs=1, progress=False)
+    augmented = train.train_model(smoke_c, tmp_path / "aug.keras", epochs=1, augment=True, progress=False)
+    assert plain["augmentation"] is None and augmented["augmentation"]["lag_s_max"] > 0
+    assert plain["fingerprint"] != augmented["fingerprint"]

@@ -19,7 +19,7 @@ def make_var(name: str) -> str:
 
 
 def test_the_seven_models_of_the_paper():
-    assert list(MODELS) == ["LU", "RU", "LB", "RB", "C", "G", "C-wlnA1", "C-raw"]
+    assert list(MODELS) == ["LU", "RU", "LB", "RB", "C", "G", "C-wlnA1", "C-raw", "G-aug"]
     assert MODELS["C-raw"].input_scaling == "none" and MODELS["C"].input_scaling == "asinh"
     assert {m.subset for m in MODELS.values()} == set(SUBSETS)
     assert PAPER_LOSS_WEIGHTS == (1.0, 0.1, 3.0, 3.0)
@@ -56,3 +56,13 @@ def test_make_help_lists_the_commented_targets():
     out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for target in ("book", "test", "test-slow", "check-book", "lab", "bench", "data", "models", "evaluations"):
         assert f"  {target} " in out
+
+
+def test_the_comparison_starts_clean_and_augmentation_stays_within_the_compared_distortions():
+    from tnmlib.study.design import AUGMENTATION, DISTORTIONS, MODELS
+
+    assert DISTORTIONS[0].label == "clean" and len({d.label for d in DISTORTIONS}) == len(DISTORTIONS)
+    assert max(d.noise_fraction for d in DISTORTIONS) <= AUGMENTATION.noise_fraction_max
+    assert max(d.lag_s for d in DISTORTIONS) <= AUGMENTATION.lag_s_max
+    assert max(abs(d.tilt_per_100K) for d in DISTORTIONS) <= AUGMENTATION.tilt_per_100K_max
+    assert [m.name for m in MODELS.values() if m.augment] == ["G-aug"] and MODELS["G-aug"].subset == "G"

@@ -230,3 +230,75 @@ def paper_observations(ds: xr.Dataset) -> "pandas.DataFrame":
     table["here"] = holds
     table["value"] = table["value"].round(3)
     return table
+
+
+def comparison_table(ds: xr.Dataset, least_squares_subsample: bool = False) -> "pandas.DataFrame":
+    """From a comparison file (:func:`tnmlib.pipeline.compare.compare_estimators`): per distortion
+    and method, the samples it ran on (kept samples only), failures (%: any status but "ok"),
+    mean seconds per sample and the share (%) under each of the study's thresholds.
+
+    A failed estimate counts as a miss; a parameter the method does not estimate (Moynihan's
+    ln A, x, β) has no share (NaN).  ``least_squares_subsample``: every method on the samples
+    least squares ran on, so all rows compare the same samples.
+    """
+    import pandas as pd
+
+    rows = []
+    mask = ds["kept"].values.astype(bool)
+    if least_squares_subsample:
+        mask &= ds["least_squares_subsample"].values.astype(bool)
+    true = ds["true"].values
+    for d, distortion in enumerate(ds["distortion"].values):
+        for m, method in enumerate(ds["estimator"].values):
+            status = ds["status"].values[d, m]
+            ran = mask & (status >= 0)
+            if not ran.any():
+                continue
+            ok = status[ran] == 0
+            errors = np.abs(ds["estimate"].values[d, m][ran] - true[ran])
+            row = {"distortion": str(distortion), "estimator": str(method), "samples": int(ran.sum()),
+                   "failures (%)": round(100 * float(np.mean(~ok)), 1),
+                   "s/sample": float(np.mean(ds["seconds"].values[d, m][ran]))}
+            for t in THRESHOLDS:
+                column = errors[:, PARAMETER_NAMES.index(t.parameter)]
+                estimated = np.isfinite(column[ok]).any() if ok.any() else True
+                hit = ok & np.isfinite(column) & (column < t.below_stored_units)
+                row[t.label] = round(100 * float(np.mean(hit)), 1) if estimated else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["distortion", "estimator"])
+
+
+def comparison_summary(ds: xr.Dataset) -> dict:
+    """The comparison's rows for ``summary.json``: {"all kept samples" | "least-squares subsample":
+    {distortion: {method: {samples, failures_percent, seconds_per_sample, shares {parameter_below: %}}}}}."""
+    keys = {t.label: f"{t.parameter}_{t.below:g}" for t in THRESHOLDS}
+    result = {}
+    for name, subsample in (("all kept samples", False), ("least-squares subsample", True)):
+        table = comparison_table(ds, subsample)
+        block = {}
+        for (distortion, method), row in table.iterrows():
+            block.setdefault(distortion, {})[method] = {
+                "samples": int(row["samples"]), "failures_percent": float(row["failures (%)"]),
+                "seconds_per_sample": float(row["s/sample"]),
+                "shares": {key: (None if np.isnan(row[label]) else float(row[label])) for label, key in keys.items()}}
+        result[name] = block
+    return result
+
+
+def comparison_value(table: "pandas.DataFrame", distortion: str, estimator: str, column: str) -> float:
+    """One entry of :func:`comparison_table`; NaN where the estimator has no row for that copy."""
+    try:
+        return float(table.loc[(distortion, estimator), column])
+    except KeyError:
+        return float("nan")
+
+
+def comparison_gain(table: "pandas.DataFrame", column: str, base: str, other: str) -> "pandas.Series":
+    """Per distortion: ``column`` of estimator ``other`` minus that of ``base`` (e.g. G-aug's share
+    minus G's); empty if either is missing."""
+    import pandas as pd
+
+    estimators = set(table.index.get_level_values("estimator"))
+    if not {base, other} <= estimators:
+        return pd.Series(dtype=float)
+    return table.xs(other, level="estimator")[column] - table.xs(base, level="estimator")[column]

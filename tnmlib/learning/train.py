@@ -26,9 +26,10 @@ import keras
 import numpy as np
 
 from ..errors import TNMInputError
-from ..fileutil import atomic_output, int_attr
+from ..fileutil import atomic_output, float_attr, int_attr
 from ..fingerprint import source_hash
-from ..study.design import PAPER_LOSS_WEIGHTS, SPLIT_SEED, THRESHOLDS, model_spec
+from ..instrument import Augmentation
+from ..study.design import AUGMENTATION, PAPER_LOSS_WEIGHTS, SPLIT_SEED, THRESHOLDS, model_spec
 from ..study.parameters import NORM_LOWER, NORM_UPPER, PARAMETER_INDEX, PARAMETERS
 from ..study.profile import load_profile
 from .model import MCNNConfig, build_model, load_model
@@ -55,28 +56,37 @@ def _data_info(path: Path) -> dict:
                     "subset": str(f.attrs["subset"]), "n_samples": int(f["cp"].shape[0]),
                     "n_rates": int(f["cp"].shape[1]), "n_T": int(f["cp"].shape[2]),
                     "t_min_C": float(T[0]), "step_K": float(T[1] - T[0]),
+                    "heating_rate": float_attr(f.attrs.get("heating_rate_K_per_min", 10.0)),
                     "cooling_rates": [float(q) for q in f["cooling_rate"][...]]}
     except OSError as exc:
         raise TNMInputError(f"cannot read subset file {path}: {exc}") from None
 
 
-def _epoch_stream(reader: SubsetReader, first_epoch: int):
+def _epoch_stream(reader: SubsetReader, first_epoch: int, augmentation: Augmentation | None = None,
+                  step_K: float = 1.0, heating_rate_K_per_min: float = 10.0):
+    """Batches epoch after epoch; with ``augmentation``, each sample distorted afresh (seeded per
+    epoch, so a resumed run sees the same distortions)."""
     epoch = first_epoch
     while True:
+        rng = np.random.default_rng((reader.seed, epoch, 1))
         for x, y in reader.batches(epoch):
+            if augmentation is not None:
+                x = augmentation.apply(x, step_K, heating_rate_K_per_min, rng)
             yield x, y.astype(np.float32)
         epoch += 1
 
 
 def train_model(data: str | Path, out: str | Path, *, model_name: str | None = None, epochs: int | None = None,
                 loss_weights=None, attention: str = "cubic", input_scaling: str | None = None,
-                seed: int = SPLIT_SEED, progress: bool = True) -> dict:
+                augment: bool = False, seed: int = SPLIT_SEED, progress: bool = True) -> dict:
     """Train (or resume, or skip if up to date) an MCNN on a subset file; save it to ``out``.
 
     ``model_name``: one of the study's models (study.yaml); its loss weights are used and its
     subset must be the data's.  Otherwise ``loss_weights`` (Δh*, ln A, x, β), default the
     paper's (1, 0.1, 3, 3).  ``epochs``, batch size and learning rate default to the data's
-    profile.  ``input_scaling`` defaults to the model's (study file), else "asinh".  Writes
+    profile.  ``input_scaling`` defaults to the model's (study file), else "asinh".  ``augment``
+    (or a study model marked so): every training batch is distorted by the study's augmentation
+    (noise, lag, tilt drawn per sample); validation stays clean.  Writes
     ``out`` (.keras), ``<stem>.json`` (fingerprint, timing, final metrics, the constant
     predictor's validation MAE), ``<stem>.history.csv`` and ``<stem>.curve.csv``.  Returns the
     metadata.
@@ -94,6 +104,8 @@ def train_model(data: str | Path, out: str | Path, *, model_name: str | None = N
                                 "leave --loss-weights out")
         loss_weights = spec.loss_weights
         input_scaling = input_scaling or spec.input_scaling
+        augment = augment or spec.augment
+    augmentation = AUGMENTATION if augment else None
     profile = load_profile(info["profile"])
     epochs = int(epochs or profile.epochs)
     if epochs < 1:
@@ -103,6 +115,7 @@ def train_model(data: str | Path, out: str | Path, *, model_name: str | None = N
                      input_scaling=input_scaling or "asinh", optimizer=profile.optimizer, momentum=profile.momentum,
                      output_range=profile.output_range)
     settings = {"data": info["fingerprint"], "config": asdict(config), "epochs": epochs, "seed": seed,
+                "augmentation": asdict(augmentation) if augmentation else None,
                 "batch_size": profile.batch_size, "learning_rate": profile.learning_rate, "source": source_hash("model")}
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     paths = _paths(out)
@@ -148,7 +161,8 @@ def train_model(data: str | Path, out: str | Path, *, model_name: str | None = N
     callbacks = [timer, _LearningCurve(val, paths["curve"], curve_steps, len(train), profile.batch_size),
                  keras.callbacks.CSVLogger(paths["history"], append=True), _Checkpoint(paths, fingerprint, timer)]
     if first_epoch < epochs:
-        model.fit(_epoch_stream(train, first_epoch), steps_per_epoch=len(train), epochs=epochs,
+        model.fit(_epoch_stream(train, first_epoch, augmentation, info["step_K"], info["heating_rate"]),
+                  steps_per_epoch=len(train), epochs=epochs,
                   initial_epoch=first_epoch, validation_data=_epoch_stream(val, 0), validation_steps=len(val),
                   callbacks=callbacks,
                   shuffle=False, verbose=(1 if sys.stdout.isatty() else 2) if progress else 0)
@@ -165,7 +179,7 @@ def train_model(data: str | Path, out: str | Path, *, model_name: str | None = N
             "validation_mae": mae, "validation_mae_constant": mae_constant,
             "constant_prediction": constant.tolist(), "optimizer": profile.optimizer,
             "learning_rate": profile.learning_rate, "batch_size": profile.batch_size,
-            "input_scaling": config.input_scaling, "sample_passes": epochs * int(train.indices.size),
+            "input_scaling": config.input_scaling, "augmentation": settings["augmentation"], "sample_passes": epochs * int(train.indices.size),
             "history": str(paths["history"]), "curve": str(paths["curve"])}
     with atomic_output(paths["meta"]) as tmp:
         tmp.write_text(json.dumps(meta, indent=2))

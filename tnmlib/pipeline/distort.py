@@ -60,7 +60,7 @@ def distort_file(data_path: str | Path, out_path: str | Path, distortion: Distor
                 block = cp[start:start + BLOCK_SAMPLES]
                 cp[start:start + len(block)] = distort(block, distortion, step, rate, seed=(seed, start))
             f.attrs.update({"distortion": distortion.label, "distortion_noise_fraction": distortion.noise_fraction,
-                            "distortion_lag_s": distortion.lag_s, "distortion_tilt": distortion.tilt,
+                            "distortion_lag_s": distortion.lag_s, "distortion_tilt_per_100K": distortion.tilt_per_100K,
                             "distortion_seed": seed, "clean_fingerprint": fingerprint,
                             "fingerprint": hashlib.sha256(f"{fingerprint}{distortion}{seed}".encode()).hexdigest()[:16]})
             n = cp.shape[0]

@@ -32,10 +32,13 @@ def build_costs(profile: str, data_dir: str | Path, model_dir: str | Path, timin
             "model steps seconds (incl. start-up)": seconds["model"], "data MB": data_mb, "models MB": model_mb}
 
 
-def write_summary(eval_dir: str | Path, out: str | Path, model_names=None) -> dict:
+def write_summary(eval_dir: str | Path, out: str | Path, model_names=None,
+                  comparison_path: str | Path | None = None) -> dict:
     """Write ``summary.json`` from the evaluation files in ``eval_dir`` (one per model of the study,
-    or of ``model_names``): see :func:`tnmlib.analysis.tables.summary` for the keys."""
-    from ..analysis.tables import summary
+    or of ``model_names``): see :func:`tnmlib.analysis.tables.summary` for the keys; with
+    ``comparison_path`` (``tnm compare``), the comparison of estimators under "comparison"
+    (:func:`tnmlib.analysis.tables.comparison_summary`)."""
+    from ..analysis.tables import comparison_summary, summary
     from ..fileutil import atomic_output
     from ..study.design import MODELS
     from .evaluate import evaluation_path, load_evaluation
@@ -49,6 +52,10 @@ def write_summary(eval_dir: str | Path, out: str | Path, model_names=None) -> di
             raise TNMInputError(str(exc)) from None
     result = summary(results)
     result["profile"] = str(results[names[0]].attrs.get("profile", "")) if names else ""
+    if comparison_path is not None:
+        from .compare import load_comparison
+
+        result["comparison"] = comparison_summary(load_comparison(comparison_path))
     with atomic_output(Path(out)) as tmp:
         tmp.write_text(json.dumps(result, indent=2, allow_nan=True))
     return result

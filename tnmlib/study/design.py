@@ -1,5 +1,5 @@
 """The study design as data (``study.yaml``): the seven models, the split, the share thresholds,
-the evaluation's Cp_max rule.  Loaded once at import; every other place reads it from here."""
+the evaluation's Cp_max rule, the distortions of the comparison and of augmented training.  Loaded once at import; every other place reads it from here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +8,7 @@ from importlib import resources
 import yaml
 
 from ..errors import TNMInputError
+from ..instrument import Augmentation, Distortion
 from .parameters import BY_NAME
 from .statespace import SUBSETS
 
@@ -15,13 +16,15 @@ from .statespace import SUBSETS
 @dataclass(frozen=True)
 class ModelSpec:
     """One of the study's models: trained on ``subset`` with ``loss_weights`` (Δh*, ln A, x, β)
-    and ``input_scaling`` ("asinh", or "none" for the ablation that feeds raw Cp^N)."""
+    and ``input_scaling`` ("asinh", or "none" for the ablation that feeds raw Cp^N); ``augment``:
+    trained on scans distorted by :data:`AUGMENTATION`."""
 
     name: str
     subset: str
     loss_weights: tuple[float, float, float, float]
     title: str
     input_scaling: str = "asinh"
+    augment: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,21 @@ def _load() -> tuple[dict, dict, tuple, float]:
         if spec["subset"] not in SUBSETS:
             raise RuntimeError(f"study.yaml: model {name} names an unknown subset {spec['subset']!r}")
         models[str(name)] = ModelSpec(str(name), spec["subset"], weights[spec["loss_weights"]], spec["title"],
-                                      str(spec.get("input_scaling", "asinh")))
+                                      str(spec.get("input_scaling", "asinh")), bool(spec.get("augment", False)))
     thresholds = tuple(Threshold(t["parameter"], float(t["below"]), t["paper"]) for t in raw["thresholds"])
     split = (int(raw["split"]["seed"]), tuple(float(f) for f in raw["split"]["fractions"]))
-    return weights, models, thresholds, float(raw["cp_max_limit"]), split
+    distortions = tuple(Distortion(float(d.get("noise_percent", 0)) / 100, float(d.get("lag_s", 0)),
+                                   float(d.get("tilt_percent_per_100K", 0)) / 100) for d in raw["distortions"])
+    a = raw["augmentation"]
+    augmentation = Augmentation(float(a["noise_percent_max"]) / 100, float(a["lag_s_max"]),
+                                float(a["tilt_percent_per_100K_max"]) / 100, float(a["clean_share"]))
+    return weights, models, thresholds, float(raw["cp_max_limit"]), split, distortions, augmentation
 
 
-LOSS_WEIGHTS, MODELS, THRESHOLDS, CP_MAX_LIMIT, (SPLIT_SEED, SPLIT_FRACTIONS) = _load()
+(LOSS_WEIGHTS, MODELS, THRESHOLDS, CP_MAX_LIMIT, (SPLIT_SEED, SPLIT_FRACTIONS), DISTORTIONS,
+ AUGMENTATION) = _load()
+#: DISTORTIONS: the clean test set and its distorted copies every estimator is compared on (the
+#: first is clean); AUGMENTATION: the distortions drawn while an ``augment`` model trains.
 #: Loss weights (Δh*, ln A, x, β) of the paper's Eq. 12.
 PAPER_LOSS_WEIGHTS = LOSS_WEIGHTS["paper"]
 

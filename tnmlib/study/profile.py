@@ -23,7 +23,8 @@ class Profile:
     """A loaded profile: its signal ``grid`` (and ``subset_grids``, a finer grid on the window of
     a subset whose transitions the default grid cannot resolve), the ``thinning`` of the state
     space, dataset chunking and training settings (``optimizer`` "sgd" or "adam", ``momentum``
-    for SGD, ``output_range`` "table3" or "training": see MCNNConfig); ``sizes`` are the samples per subset the file promises."""
+    for SGD, ``output_range`` "table3" or "training": see MCNNConfig); ``sizes`` are the samples per subset the file promises;
+    ``least_squares_samples``: test samples the comparison of estimators fits by least squares."""
 
     name: str
     description: str
@@ -39,6 +40,7 @@ class Profile:
     optimizer: str = "sgd"
     momentum: float = 0.0
     output_range: str = "table3"
+    least_squares_samples: int = 12
 
     def grid_for(self, subset: str) -> SignalGrid:
         """The signal grid of ``subset``: its own window if the profile gives one, else ``grid``."""
@@ -85,7 +87,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
                           for k, g in (raw.get("subset_signal") or {}).items()},
             optimizer=str(raw["training"].get("optimizer", "sgd")),
             momentum=float(raw["training"].get("momentum", 0.0)),
-            output_range=str(raw["training"].get("output_range", "table3")))
+            output_range=str(raw["training"].get("output_range", "table3")),
+            least_squares_samples=int((raw.get("comparison") or {}).get("least_squares_samples", 12)))
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise TNMInputError(f"profile {source} is malformed: {exc!r}") from None
     if profile.thinning.pair_stride < 1 or profile.thinning.xb_stride < 1 or profile.chunk_samples < 1:
@@ -97,6 +100,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise TNMInputError(f"profile {source}: optimizer must be sgd or adam and momentum in [0, 1)")
     if profile.output_range not in ("table3", "training"):
         raise TNMInputError(f"profile {source}: output_range must be table3 or training")
+    if profile.least_squares_samples < 0:
+        raise TNMInputError(f"profile {source}: comparison.least_squares_samples must not be negative")
     if profile.epochs < 1 or profile.batch_size < 1:
         raise TNMInputError(f"profile {source}: epochs and batch size must be positive")
     return profile
