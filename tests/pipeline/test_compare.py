@@ -97,3 +97,17 @@ def test_summary_refuses_a_missing_comparison(tmp_path, capsys):
     assert main(["summary", "--eval-dir", str(tmp_path), "--comparison", str(tmp_path / "none.nc"),
                  "--out", str(tmp_path / "s.json")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not (tmp_path / "s.json").exists()
+
+
+def test_the_summary_rows_of_the_comparison_keep_unestimated_shares_empty():
+    from tnmlib.analysis.tables import comparison_summary
+
+    true = np.tile([200e3, -50.0, 0.5, 0.5], (4, 1))
+    dh_only = true.copy()
+    dh_only[:, 1:] = np.nan
+    rows = comparison_summary(_synthetic([[0, 0, 0, 0]], [dh_only], true))
+    assert set(rows) == {"all kept samples", "least-squares subsample"}
+    entry = rows["all kept samples"]["clean"]["m0"]
+    assert entry["shares"]["dh_10"] == 100.0 and entry["shares"]["x_0.02"] is None
+    assert rows["least-squares subsample"]["clean"]["m0"]["samples"] == 2
+    json.dumps(rows)  # the summary file is JSON

@@ -151,6 +151,8 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
             status[k, m, row] = code.get(e.status, code[classical.FAILED])
             seconds[k, m, row] = e.seconds
 
+    for model in networks.values():  # the first call traces and compiles: not part of the cost per sample
+        predict(model, cp_test)
     workers = workers or min(2, os.cpu_count() or 1)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if subsample.size else None
     try:
