@@ -144,10 +144,9 @@ $(EXEC)/06_discussion.ipynb: notebooks/06_discussion.ipynb $(SUMMARY) $(MODELS) 
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p summary_path $(SUMMARY) -p model_dir models
 	$(BOOK) finish $@ --profile $(PROFILE)
 
-$(EXEC)/07_beyond_part1.ipynb: notebooks/07_beyond_part1.ipynb $(COMPARISON) $(SUMMARY) $(PKG_SRC)
+$(EXEC)/07_beyond_part1.ipynb: notebooks/07_beyond_part1.ipynb $(COMPARISON) $(PKG_SRC)
 	@mkdir -p $(EXEC)
-	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p comparison_path $(COMPARISON) -p summary_path $(SUMMARY) \
-		-p model_dir models
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p comparison_path $(COMPARISON)
 	$(BOOK) finish $@ --profile $(PROFILE)
 
 $(STATIC)/plotly.min.js: | $(STAMP)

@@ -94,3 +94,35 @@ def test_a_scan_without_a_transition_gets_the_whole_grid_as_window():
     from tnmlib.classical import transition_window
 
     assert transition_window(np.zeros((6, T_C.size)), T_C) == (0, T_C.size - 1)
+
+
+def test_a_fitted_lag_is_recovered_with_the_glass_and_without_it_the_fit_is_pulled_away():
+    from tnmlib.instrument import instrument_lag
+
+    truth = TRUTHS[0]
+    cp, _ = _scans(truth)
+    lagged = instrument_lag(cp, 3.0, 1.0, 10.0)
+    start = truth * np.array([1.1, 1.1, 0.9, 1.1])
+    fit = least_squares_fit(lagged, T_C, start, fit_lag=True)
+    assert fit.status == OK and fit.extra["lag_s"] == pytest.approx(3.0, abs=0.1)
+    assert np.all(np.abs(fit.params[2:] - truth[2:]) < 0.01) and fit.params[0] == pytest.approx(truth[0], rel=0.01)
+    known = least_squares_fit(lagged, T_C, start, lag_s=3.0)
+    assert np.all(np.abs(known.params[2:] - truth[2:]) < 0.01)
+    ignored = least_squares_fit(lagged, T_C, start)
+    assert fit.extra["cost"] < 0.01 * ignored.extra["cost"]
+    assert least_squares_fit(lagged, T_C, start, lag_s=-1.0).status == BAD_INPUT
+
+
+def test_standard_errors_come_from_the_jacobian_and_cover_the_truth_under_noise():
+    truth = TRUTHS[0]
+    cp, _ = _scans(truth)
+    noisy = cp + np.random.default_rng(0).normal(0.0, 0.01, cp.shape)
+    fit = least_squares_fit(noisy, T_C, truth * np.array([1.1, 1.1, 0.9, 1.1]))
+    stderr = np.array(fit.extra["stderr"])
+    correlation = np.array(fit.extra["correlation"])
+    assert fit.status == OK and np.all(stderr > 0) and np.all(np.isfinite(stderr))
+    assert np.all(np.abs(fit.params - truth) < 4 * stderr)
+    np.testing.assert_allclose(np.diag(correlation), 1.0)
+    assert correlation[0, 1] < -0.9  # along the ridge a larger Δh* needs a smaller ln A
+    clean = least_squares_fit(cp, T_C, truth * np.array([1.1, 1.1, 0.9, 1.1]))
+    assert np.all(np.array(clean.extra["stderr"])[2:] < 0.01 * stderr[2:])  # no residual, no spread

@@ -167,24 +167,38 @@ def practitioner_start(cp, T_C, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PE
     return Estimate(params, OK, time.perf_counter() - t0, extra={"tg_C": tg_K - ZERO_CELSIUS_K})
 
 
+#: Upper bound (s) of a fitted instrument lag.
+LAG_MAX_S = 30.0
+
+
 def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
                       heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN,
-                      max_evaluations: int = 200) -> Estimate:
+                      max_evaluations: int = 200, *, lag_s: float = 0.0, fit_lag: bool = False) -> Estimate:
     """Bounded least squares of the scans (n_rates, n_T) on a uniform grid ``T_C`` (°C), from ``start``
     (dh J/mol, ln A, x, β), on the fast simulator.
 
     The fit runs in (Δh*, c, x, β) with c = ln A + Δh*/(R·T_ref) and T_ref the mean Tf' of the
     scans: along the ridge where Δh* and ln A trade off at a fixed transition temperature, c
     hardly changes, so the two directions are nearly independent.  Each is scaled by its fit
-    range.  Status: "ok", "not converged" (evaluation budget spent), "at bound" (a parameter on
-    its bound), "bad input" or "failed".
+    range.  The model scans pass through a first-order instrument lag of ``lag_s`` seconds
+    (:func:`tnmlib.instrument.instrument_lag`); with ``fit_lag`` the lag is a fifth parameter,
+    started at ``lag_s`` and bounded by [0, LAG_MAX_S].
+
+    ``extra`` holds the cost, the lag (s), ``stderr`` of (dh J/mol, ln A, x, β[, lag s]) and their
+    ``correlation`` matrix, from the Jacobian at the optimum scaled by the residual variance
+    (covariance s²(JᵀJ)⁻¹ with s² = Σr²/(m − n)).  Status: "ok", "not converged" (evaluation
+    budget spent), "at bound" (a parameter on its bound), "bad input" or "failed".
     """
+    from .instrument import instrument_lag
+
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
     problem = _check_scans(cp, T_C, rates)
     start = np.asarray(start, dtype=float).ravel()
     if not problem and (start.size != 4 or not np.all(np.isfinite(start))):
         problem = f"the start must be 4 finite numbers, got {start}"
+    if not problem and not (math.isfinite(lag_s) and 0.0 <= lag_s <= LAG_MAX_S):
+        problem = f"the lag must be within [0, {LAG_MAX_S:g}] s, got {lag_s}"
     if problem:
         return _failed(BAD_INPUT, problem, t0)
     from scipy.optimize import least_squares
@@ -193,18 +207,27 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     T_C = np.asarray(T_C, dtype=float)
     step = float(T_C[1] - T_C[0])
     t_ref_K = float(np.mean(tf_prime_from_scans(cp, T_C))) + ZERO_CELSIUS_K
+    n_fit = 5 if fit_lag else 4
 
     def to_fit(p):
-        return np.array([p[0], p[1] + p[0] / (R_J_PER_MOL_K * t_ref_K), p[2], p[3]])
+        z = np.array(p, dtype=float)
+        z[1] = p[1] + p[0] / (R_J_PER_MOL_K * t_ref_K)
+        return z
 
     def from_fit(z):
-        return np.array([z[0], z[1] - z[0] / (R_J_PER_MOL_K * t_ref_K), z[2], z[3]])
+        p = np.array(z, dtype=float)
+        p[1] = z[1] - z[0] / (R_J_PER_MOL_K * t_ref_K)
+        return p
+
+    to_physical = np.eye(n_fit)  # d p / d z, for the covariance
+    to_physical[1, 0] = -1.0 / (R_J_PER_MOL_K * t_ref_K)
 
     corners = np.array([[FIT_LOWER[0], FIT_UPPER[0]], [FIT_LOWER[1], FIT_UPPER[1]]])
     c_values = corners[1][None, :] + corners[0][:, None] / (R_J_PER_MOL_K * t_ref_K)
-    lower = np.array([FIT_LOWER[0], c_values.min(), FIT_LOWER[2], FIT_LOWER[3]])
-    upper = np.array([FIT_UPPER[0], c_values.max(), FIT_UPPER[2], FIT_UPPER[3]])
-    z0 = np.clip(to_fit(np.clip(start, FIT_LOWER, FIT_UPPER)), lower, upper)
+    lower = np.array([FIT_LOWER[0], c_values.min(), FIT_LOWER[2], FIT_LOWER[3], 0.0][:n_fit])
+    upper = np.array([FIT_UPPER[0], c_values.max(), FIT_UPPER[2], FIT_UPPER[3], LAG_MAX_S][:n_fit])
+    p0 = np.append(np.clip(start, FIT_LOWER, FIT_UPPER), lag_s)[:n_fit]
+    z0 = np.clip(to_fit(p0), lower, upper)
     evaluations = 0
 
     def residuals(z):
@@ -214,8 +237,11 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         p[1] = np.clip(p[1], FIT_LOWER[1], FIT_UPPER[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = simulate_chr_batch(p[None], cooling_rates=rates, heating_rate=heating_rate_K_per_min,
+            model = simulate_chr_batch(p[None, :4], cooling_rates=rates, heating_rate=heating_rate_K_per_min,
                                        t_min=float(T_C[0]), t_max=float(T_C[-1]), step=step)[0]
+        lag = p[4] if fit_lag else lag_s
+        if lag > 0:
+            model = instrument_lag(model, lag, step, heating_rate_K_per_min)
         return (model - cp).ravel()
 
     try:
@@ -223,14 +249,29 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
                                max_nfev=max_evaluations, method="trf")
     except Exception as exc:  # noqa: BLE001 - an estimator reports, never raises
         return _failed(FAILED, f"{type(exc).__name__}: {exc}", t0)
-    params = from_fit(result.x)
+    fitted = from_fit(result.x)
     span = upper - lower
-    on_bound = np.any((result.x - lower < 1e-6 * span) | (upper - result.x < 1e-6 * span))
+    on_bound = np.any((result.x[:4] - lower[:4] < 1e-6 * span[:4]) | (upper[:4] - result.x[:4] < 1e-6 * span[:4]))
     status = NOT_CONVERGED if result.status == 0 else (AT_BOUND if on_bound else OK)
     if result.status < 0:
         status = FAILED
-    return Estimate(params, status, time.perf_counter() - t0, evaluations, result.message,
-                    extra={"cost": float(result.cost)})
+    stderr, correlation = _uncertainty(result.jac, result.fun, to_physical)
+    return Estimate(fitted[:4], status, time.perf_counter() - t0, evaluations, result.message,
+                    extra={"cost": float(result.cost), "lag_s": float(fitted[4]) if fit_lag else float(lag_s),
+                           "t_ref_C": t_ref_K - ZERO_CELSIUS_K, "stderr": stderr.tolist(),
+                           "correlation": correlation.tolist()})
+
+
+def _uncertainty(jacobian: np.ndarray, residuals: np.ndarray, to_physical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors and correlation matrix of the physical parameters p = to_physical @ z from
+    the Jacobian d r / d z at the optimum: cov_z = s² (JᵀJ)⁺ with s² = Σr² / (m - n)."""
+    m, n = jacobian.shape
+    s2 = float(residuals @ residuals) / max(m - n, 1)
+    cov = to_physical @ (s2 * np.linalg.pinv(jacobian.T @ jacobian)) @ to_physical.T
+    stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = np.where(np.outer(stderr, stderr) > 0, cov / np.outer(stderr, stderr), np.nan)
+    return stderr, correlation
 
 
 def lookup_features(cp: np.ndarray, T_C: np.ndarray) -> np.ndarray:
