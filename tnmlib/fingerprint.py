@@ -1,7 +1,8 @@
 """Which source files make each artifact, and their hash: one list per pipeline stage.
 
 A subset file depends on the physics, the state space and the dataset builder; a model on the
-learning layer, its reader included (and on its data, whose fingerprint it records);
+learning layer, its reader included, and on the distortions augmented training draws (and on its
+data, whose fingerprint it records);
 an evaluation on the evaluation stage and the metrics (and on its model and data); the comparison
 of estimators on the classical methods, the distortions and the simulator.  The
 Makefile asks this module for the same lists (``python3 tnmlib/fingerprint.py files data``),
@@ -18,7 +19,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 #: Per stage: files or folders, relative to the package, whose content determines the artifact.
 STAGE_SOURCES = {
     "data": ("physics", "study/statespace.py", "study/parameters.py", "study/data", "pipeline/dataset.py"),
-    "model": ("learning",),
+    "model": ("learning", "instrument.py"),  # instrument: the distortions of augmented training
     "evaluation": ("pipeline/evaluate.py", "analysis"),
     "comparison": ("pipeline/compare.py", "classical.py", "instrument.py", "physics", "study/study.yaml",
                    "analysis/metrics.py"),

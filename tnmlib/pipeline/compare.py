@@ -65,8 +65,7 @@ def _fit_one(job: tuple) -> classical.Estimate:
             if not first.ok:
                 return first
             start = first.params
-        estimate = classical.least_squares_fit(cp, T_C, start, rates, heating_rate)
-    return estimate
+        return classical.least_squares_fit(cp, T_C, start, rates, heating_rate)
 
 
 def _fingerprint(data_path: Path, model_paths: dict, settings: dict) -> str:
