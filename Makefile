@@ -22,6 +22,7 @@ DATA_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files data)
 MODEL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files model)
 EVAL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files evaluation)
 COMPARE_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files comparison)
+WHOLESPACE_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files wholespace)
 PKG_SRC := $(shell find tnmlib -name '*.py' -o -name '*.yaml' -o -name '*.csv' 2>/dev/null)
 
 # The study's models as NAME:SUBSET, read from the `models:` block of the study file.
@@ -36,17 +37,26 @@ MODELS := $(foreach m,$(MODEL_NAMES),models/$(m)-$(PROFILE).keras)
 EVALS := $(foreach m,$(MODEL_NAMES),$(REPORTS)/eval-$(m).nc)
 SUMMARY := $(REPORTS)/summary.json
 COMPARISON := $(REPORTS)/comparison.nc
+# Beyond the paper, part 2: the whole-space estimator (its network ships with the package), its
+# assessment, and tnm fit on example measurements of the literature-like glasses of study.yaml.
+ESTIMATOR := tnmlib/data/estimator.npz
+WHOLESPACE := $(REPORTS)/wholespace.nc
+FITS_DIR := $(REPORTS)/fits
+GLASSES := $(shell awk '/^literature_glasses:/{on=1; next} /^[^ \#]/{on=0} on && /:/{n=$$1; sub(/:$$/, "", n); print n}' $(STUDY))
+FIT_KINDS := clean noisy-lag raw
+FITS := $(foreach g,$(GLASSES),$(foreach k,$(FIT_KINDS),$(FITS_DIR)/$(g)-$(k).json))
 # The networks of the comparison of estimators: the study's models trained on G.
 G_MODELS := $(foreach m,$(MODEL_SUBSET),$(if $(filter %:G,$(m)),$(firstword $(subst :, ,$(m)))))
 PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
 	$(foreach m,$(MODEL_NAMES),02_train_$(m).ipynb) 03_evaluate.ipynb 04_surfaces.ipynb 05_reproduce.ipynb \
-	06_discussion.ipynb 07_beyond_part1.ipynb)
+	06_discussion.ipynb 07_beyond_part1.ipynb 08_beyond_part2.ipynb)
 PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
 TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
 
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
-.PHONY: help venv test test-slow check-book lab bench book data models evaluations comparison summary clean print-%
+.PHONY: help venv test test-slow check-book lab bench book data models evaluations comparison summary clean print-% \
+	estimator wholespace fits
 
 help:  ## this list
 	@echo "make TARGET [PROFILE=quick|smoke|paper]  (default PROFILE=$(PROFILE))"
@@ -102,6 +112,36 @@ $(COMPARISON): data/G-$(PROFILE).h5 $(foreach m,$(G_MODELS),models/$(m)-$(PROFIL
 
 comparison: $(COMPARISON)  ## reports/PROFILE/comparison.nc: networks, Moynihan, look-up, least squares
 
+# ---- beyond the paper, part 2: the whole-space estimator and tnm fit ---------------------------
+# The network is a committed file (tnmlib/data/estimator.npz, with its provenance inside): make
+# never rebuilds it on its own; `make estimator` does, in about 8 minutes on 2 cores.
+estimator: | $(STAMP)  ## retrain the whole-space network that ships with tnmlib (tnmlib/data/estimator.npz)
+	$(TIMED) estimator -- $(TNM) estimator --out $(ESTIMATOR)
+
+$(WHOLESPACE): $(ESTIMATOR) models/G-$(PROFILE).keras $(WHOLESPACE_SRC) $(PROFILE_FILE) | $(STAMP)
+	$(TIMED) wholespace -- $(TNM) assess --profile $(PROFILE) --g-model models/G-$(PROFILE).keras --out $@
+	@touch $@
+
+wholespace: $(WHOLESPACE)  ## reports/PROFILE/wholespace.nc: the new estimator, the paper's MCNN and least squares
+
+define example_rule
+$(FITS_DIR)/%-$(1).csv: $(PKG_SRC) | $(STAMP)
+	@mkdir -p $(FITS_DIR)
+	$(TNM) example --glass $$* --kind $(1) --out $$@
+endef
+$(foreach k,$(FIT_KINDS),$(eval $(call example_rule,$(k))))
+
+$(FITS_DIR)/%-clean.json: $(FITS_DIR)/%-clean.csv $(ESTIMATOR) $(PKG_SRC)
+	$(TIMED) fit:$*-clean -- $(TNM) fit $< --out $@ --plot $(basename $@).html
+
+$(FITS_DIR)/%-noisy-lag.json: $(FITS_DIR)/%-noisy-lag.csv $(ESTIMATOR) $(PKG_SRC)
+	$(TIMED) fit:$*-noisy-lag -- $(TNM) fit $< --fit-lag --out $@ --plot $(basename $@).html
+
+$(FITS_DIR)/%-raw.json: $(FITS_DIR)/%-raw.csv $(ESTIMATOR) $(PKG_SRC)
+	$(TIMED) fit:$*-raw -- $(TNM) fit $< --normalize --out $@ --plot $(basename $@).html
+
+fits: $(FITS)  ## tnm fit on example measurements (clean, noisy and lagged, raw Cp) of the literature-like glasses
+
 $(SUMMARY): $(EVALS) $(COMPARISON) $(EVAL_SRC) | $(STAMP)
 	$(TNM) summary --eval-dir $(REPORTS) --comparison $(COMPARISON) --out $@
 
@@ -147,6 +187,12 @@ $(EXEC)/06_discussion.ipynb: notebooks/06_discussion.ipynb $(SUMMARY) $(MODELS) 
 $(EXEC)/07_beyond_part1.ipynb: notebooks/07_beyond_part1.ipynb $(COMPARISON) $(PKG_SRC)
 	@mkdir -p $(EXEC)
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p comparison_path $(COMPARISON)
+	$(BOOK) finish $@ --profile $(PROFILE)
+
+$(EXEC)/08_beyond_part2.ipynb: notebooks/08_beyond_part2.ipynb $(WHOLESPACE) $(FITS) $(PKG_SRC)
+	@mkdir -p $(EXEC)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p wholespace_path $(WHOLESPACE) -p fits_dir $(FITS_DIR) \
+		-p timings_path $(REPORTS)/timings.csv
 	$(BOOK) finish $@ --profile $(PROFILE)
 
 $(STATIC)/plotly.min.js: | $(STAMP)

@@ -6,12 +6,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tnmlib"
 #: Layer of each top-level module or subpackage; a module may import its own layer and lower ones.
-LAYERS = {"errors": 0, "fileutil": 0, "fingerprint": 0, "project": 0, "version": 0, "physics": 1, "instrument": 1, "study": 2, "classical": 2, "learning": 3,
+LAYERS = {"errors": 0, "fileutil": 0, "fingerprint": 0, "project": 0, "version": 0, "physics": 1, "instrument": 1, "study": 2, "classical": 2, "estimator": 2, "learning": 3,
           "analysis": 4, "pipeline": 5, "plots": 6, "cli": 7, "bench": 7, "__init__": 7}
 #: Third-party packages a layer must not use (physics: no learning, no files).
 FORBIDDEN = {"physics": {"keras", "jax", "h5py", "h5netcdf", "dask"},
              "instrument": {"keras", "jax", "h5py", "h5netcdf", "dask"},
              "classical": {"keras", "jax", "h5py", "h5netcdf", "dask"}, "study": {"keras", "jax"},
+             "estimator": {"keras", "jax", "h5py", "h5netcdf", "dask"},
              "analysis": {"keras", "jax", "h5py", "h5netcdf"}}
 
 

@@ -169,20 +169,25 @@ def practitioner_start(cp, T_C, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PE
 
 #: Upper bound (s) of a fitted instrument lag.
 LAG_MAX_S = 30.0
+#: Most points of the fine uniform grid the model is simulated on when the data's grid is uneven.
+MAX_FINE_POINTS = 20_000
 
 
 def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
                       heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN,
-                      max_evaluations: int = 200, *, lag_s: float = 0.0, fit_lag: bool = False) -> Estimate:
-    """Bounded least squares of the scans (n_rates, n_T) on a uniform grid ``T_C`` (°C), from ``start``
-    (dh J/mol, ln A, x, β), on the fast simulator.
+                      max_evaluations: int = 200, *, lag_s: float = 0.0, fit_lag: bool = False,
+                      tolerance: float = 1e-8) -> Estimate:
+    """Bounded least squares of the scans (n_rates, n_T) on the increasing grid ``T_C`` (°C), from
+    ``start`` (dh J/mol, ln A, x, β), on the fast simulator.  On a uniform grid the model is
+    simulated on the data's own grid (a value is the bin average over the step below it); on an
+    uneven one, on a uniform grid of half the median spacing, read at the data's temperatures.
 
     The fit runs in (Δh*, c, x, β) with c = ln A + Δh*/(R·T_ref) and T_ref the mean Tf' of the
     scans: along the ridge where Δh* and ln A trade off at a fixed transition temperature, c
     hardly changes, so the two directions are nearly independent.  Each is scaled by its fit
     range.  The model scans pass through a first-order instrument lag of ``lag_s`` seconds
     (:func:`tnmlib.instrument.instrument_lag`); with ``fit_lag`` the lag is a fifth parameter,
-    started at ``lag_s`` and bounded by [0, LAG_MAX_S].
+    started at ``lag_s`` and bounded by [0, LAG_MAX_S].  ``tolerance``: scipy's ftol, xtol and gtol.
 
     ``extra`` holds the cost, the lag (s), ``stderr`` of (dh J/mol, ln A, x, β[, lag s]) and their
     ``correlation`` matrix, from the Jacobian at the optimum scaled by the residual variance
@@ -205,7 +210,14 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
 
     cp = np.asarray(cp, dtype=float)
     T_C = np.asarray(T_C, dtype=float)
-    step = float(T_C[1] - T_C[0])
+    spacing = np.diff(T_C)
+    if np.allclose(spacing, spacing.mean(), rtol=1e-3, atol=0.0):  # uniform, up to rounding in a file
+        step, sim_start, on_data = float(spacing.mean()), float(T_C[0]), None
+    else:  # an uneven grid: simulate on a fine uniform one, read the model at the data's temperatures
+        step = max(float(np.median(spacing)) / 2.0, float(np.ptp(T_C)) / MAX_FINE_POINTS)
+        sim_start = float(T_C[0]) - step
+        on_data = T_C
+    n_sim = int(math.ceil((float(T_C[-1]) - sim_start) / step)) + 2 if on_data is not None else T_C.size
     t_ref_K = float(np.mean(tf_prime_from_scans(cp, T_C))) + ZERO_CELSIUS_K
     n_fit = 5 if fit_lag else 4
 
@@ -228,6 +240,11 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     upper = np.array([FIT_UPPER[0], c_values.max(), FIT_UPPER[2], FIT_UPPER[3], LAG_MAX_S][:n_fit])
     p0 = np.append(np.clip(start, FIT_LOWER, FIT_UPPER), lag_s)[:n_fit]
     z0 = np.clip(to_fit(p0), lower, upper)
+    # The simulator's adaptive steps make its output jump by ~1e-4 (Cp^N) when a parameter moves at
+    # all: finite differences need steps whose effect stands well above that (scipy's default,
+    # 1.5e-8 relative, gives gradients wrong by orders of magnitude and stops fits early).
+    absolute_step = np.array([1e-5 * max(abs(z0[0]), 1.0), 3e-3, 1e-3, 1e-3, 1e-2][:n_fit])
+    diff_step = absolute_step / np.maximum(1.0, np.abs(z0))
     evaluations = 0
 
     def residuals(z):
@@ -238,15 +255,18 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = simulate_chr_batch(p[None, :4], cooling_rates=rates, heating_rate=heating_rate_K_per_min,
-                                       t_min=float(T_C[0]), t_max=float(T_C[-1]), step=step)[0]
+                                       t_min=sim_start, t_max=sim_start + step * (n_sim - 1), step=step)[0]
         lag = p[4] if fit_lag else lag_s
         if lag > 0:
             model = instrument_lag(model, lag, step, heating_rate_K_per_min)
+        if on_data is not None:  # a grid value is the mean over the step below it: centre it
+            centres = sim_start + step * (np.arange(n_sim) - 0.5)
+            model = np.array([np.interp(on_data, centres, scan) for scan in model])
         return (model - cp).ravel()
 
     try:
         result = least_squares(residuals, z0, bounds=(lower, upper), x_scale=upper - lower,
-                               max_nfev=max_evaluations, method="trf")
+                               max_nfev=max_evaluations, method="trf", diff_step=diff_step, ftol=tolerance, xtol=tolerance, gtol=tolerance)
     except Exception as exc:  # noqa: BLE001 - an estimator reports, never raises
         return _failed(FAILED, f"{type(exc).__name__}: {exc}", t0)
     fitted = from_fit(result.x)

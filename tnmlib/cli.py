@@ -355,6 +355,188 @@ def _run_compare(args) -> None:
           f"x {result.sizes['sample']} samples)")
 
 
+def _add_estimator(sub) -> None:
+    p = sub.add_parser(
+        "estimator", help="train the whole-space estimator's network (the one tnm fit starts from)",
+        description=(
+            "Draw the training samples of study.yaml's `estimator` block uniformly over the whole state "
+            "space, simulate each on a grid spanning its own transition, and train the network that "
+            "gives tnm fit its start. Minutes on 2 cores; the package ships the result as "
+            "tnmlib/data/estimator.npz (make estimator rebuilds it)."),
+        epilog="Example: tnm estimator --out tnmlib/data/estimator.npz")
+    p.add_argument("--out", type=Path, required=True, metavar="ESTIMATOR.npz")
+    p.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="training samples to draw (default: study.yaml's estimator.train_samples)")
+    p.add_argument("--epochs", type=int, default=None, metavar="N", help="training epochs (default: study.yaml's)")
+    p.add_argument("--workers", type=int, default=2, metavar="N", help="processes for the simulation (default 2)")
+    p.set_defaults(run=_run_estimator)
+
+
+def _run_estimator(args) -> None:
+    import dataclasses
+
+    from .pipeline.wholespace import build_estimator
+    from .study.design import ESTIMATOR
+
+    if args.out.suffix.lower() != ".npz":
+        raise TNMInputError(f"--out must end in .npz, got {args.out.name!r}")
+    for name in ("samples", "epochs", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise TNMInputError(f"--{name} must be at least 1, got {value}")
+    spec = dataclasses.replace(ESTIMATOR, train_samples=args.samples or ESTIMATOR.train_samples,
+                               epochs=args.epochs or ESTIMATOR.epochs)
+    build_estimator(args.out, spec, workers=args.workers)
+
+
+def _add_assess(sub) -> None:
+    p = sub.add_parser(
+        "assess", help="the whole-space estimator against the paper's MCNN and least squares",
+        description=(
+            "Draw test samples over the whole state space, simulate each on a grid spanning its "
+            "transition, and read them clean, with 1 %% noise and with 1 %% noise and a 3 s lag "
+            "(study.yaml's wholespace_copies) by the constant predictor, the paper's MCNN G (on its "
+            "own grid), the new network, the network refined by least squares, and least squares "
+            "from the practitioner's start. An unchanged assessment is not run again."),
+        epilog="Example: tnm assess --profile quick --g-model models/G-quick.keras --out reports/quick/wholespace.nc")
+    p.add_argument("--out", type=Path, required=True, metavar="WHOLESPACE.nc")
+    p.add_argument("--profile", default="quick", help="sizes from this profile (default quick)")
+    p.add_argument("--network", type=Path, default=None, metavar="ESTIMATOR.npz",
+                   help="the network (default: the one shipped with tnmlib)")
+    p.add_argument("--g-model", type=Path, default=None, metavar="G.keras", help="the paper's MCNN G of the profile")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default 2)")
+    p.set_defaults(run=_run_assess)
+
+
+def _run_assess(args) -> None:
+    from .pipeline.wholespace import assess_estimator
+    from .study.profile import load_profile
+
+    if args.out.suffix.lower() != ".nc":
+        raise TNMInputError(f"--out must end in .nc, got {args.out.name!r}")
+    if args.workers is not None and args.workers < 1:
+        raise TNMInputError("--workers must be at least 1")
+    profile = load_profile(args.profile)
+    result = assess_estimator(args.network, args.out, test_samples=profile.wholespace_test_samples,
+                              least_squares_samples=profile.wholespace_least_squares_samples,
+                              g_model=args.g_model, g_grid=profile.grid_for("G"), workers=args.workers)
+    print(f"wrote {args.out} ({result.sizes['estimator']} estimators x {result.sizes['copy']} copies "
+          f"x {result.sizes['sample']} samples)")
+
+
+def _add_example(sub) -> None:
+    p = sub.add_parser(
+        "example", help="write example measured curves of a literature-like glass (to try tnm fit)",
+        description=(
+            "Simulate the six heating scans of one of study.yaml's literature-like glasses (Se, "
+            "PS-like, B2O3-like) over its transition region and write them as a measurement would: "
+            "clean Cp^N; Cp^N with 1 %% noise and a 3 s instrument lag on an uneven grid, rows "
+            "shuffled; or raw Cp in J/(g K) with sloped glass and liquid lines (fit it with --normalize)."),
+        epilog="Example: tnm example --glass Se --kind raw --out se-raw.csv && tnm fit se-raw.csv --normalize --out se.json")
+    p.add_argument("--glass", required=True, help="one of study.yaml's literature_glasses (e.g. Se)")
+    p.add_argument("--kind", default="clean", help="clean, noisy-lag or raw (default clean)")
+    p.add_argument("--seed", type=int, default=0, help="seed of noise and grid (default 0)")
+    p.add_argument("--out", type=Path, required=True, metavar="CURVES.csv")
+    p.set_defaults(run=_run_example)
+
+
+def _run_example(args) -> None:
+    from .pipeline.measured import example_curves, write_curves_csv
+    from .study.design import LITERATURE_GLASSES
+
+    if args.glass not in LITERATURE_GLASSES:
+        raise TNMInputError(f"unknown glass {args.glass!r}; choose one of {', '.join(LITERATURE_GLASSES)}")
+    if args.out.suffix.lower() != ".csv":
+        raise TNMInputError(f"--out must end in .csv, got {args.out.name!r}")
+    T, columns = example_curves(LITERATURE_GLASSES[args.glass], args.kind, args.seed)
+    with atomic_output(args.out) as tmp:
+        write_curves_csv(tmp, T, columns)
+    print(f"wrote {args.out} ({args.glass}, {args.kind}: {len(columns)} scans x {T.size} temperatures)")
+
+
+def _range(text: str) -> tuple[float, float]:
+    values = _float_list(text)
+    if len(values) != 2 or not values[0] < values[1]:
+        raise argparse.ArgumentTypeError(f"expected LO,HI with LO < HI (°C), got {text!r}")
+    return values[0], values[1]
+
+
+def _add_fit(sub) -> None:
+    p = sub.add_parser(
+        "fit", help="TNM parameters with uncertainties from measured heating scans (a CSV)",
+        description=(
+            "Read heating scans from a CSV (a T_C column and one column per scan, any grid, rows in "
+            "any order), estimate Δh*, ln A, x and β with the whole-space network and refine them by "
+            "bounded least squares on the TNM simulator. Column names cp_q<rate> (or any name ending "
+            "in _q<rate>) give the cooling rates in K/min. Writes the parameters, their standard "
+            "errors and correlations, the temperature where τ_eq = 100 s and the residual as JSON."),
+        epilog="Example: tnm fit scans.csv --out fit.json --plot fit.html")
+    p.add_argument("curves", type=Path, metavar="CURVES.csv", help="the heating scans")
+    p.add_argument("--out", type=Path, required=True, metavar="RESULT.json", help="where the result goes")
+    p.add_argument("--cooling-rates", type=_float_list, default=None, metavar="Q1,Q2,...",
+                   help="cooling rate (K/min) of each scan column, in column order (default: from the column names)")
+    p.add_argument("--heating-rate", type=float, default=10.0, metavar="K_PER_MIN",
+                   help="heating rate of the scans in K/min (default 10)")
+    p.add_argument("--normalize", action="store_true",
+                   help="the columns are raw Cp or heat flow: fit glass and liquid lines and convert to Cp^N")
+    p.add_argument("--glass-range", type=_range, default=None, metavar="LO,HI",
+                   help="with --normalize: °C range of the glass line (default: found below the transition)")
+    p.add_argument("--liquid-range", type=_range, default=None, metavar="LO,HI",
+                   help="with --normalize: °C range of the liquid line (default: found above the transition)")
+    p.add_argument("--model", type=Path, default=None, metavar="ESTIMATOR.npz",
+                   help="the network that gives the start (default: the one shipped with tnmlib)")
+    p.add_argument("--no-refine", action="store_true", help="report the network's reading without least squares")
+    p.add_argument("--lag-s", type=float, default=0.0, metavar="S",
+                   help="known first-order instrument lag in s (default 0); with --fit-lag, its start")
+    p.add_argument("--fit-lag", action="store_true", help="fit the instrument lag as a fifth parameter (0-30 s)")
+    p.add_argument("--plot", type=Path, default=None, metavar="FIT.html",
+                   help="also write an offline HTML figure of data, fit and residuals")
+    p.set_defaults(run=_run_fit)
+
+
+def _run_fit(args) -> None:
+    import json
+    import math
+
+    from .classical import LAG_MAX_S
+    from .estimator import NetworkEstimator
+    from .pipeline.measured import fit_result, normalize_curves, read_curves_csv
+
+    if args.out.suffix.lower() != ".json":
+        raise TNMInputError(f"--out must end in .json, got {args.out.name!r}")
+    if args.plot is not None and args.plot.suffix.lower() not in (".html", ".htm"):
+        raise TNMInputError(f"--plot must end in .html, got {args.plot.name!r}")
+    if not (math.isfinite(args.heating_rate) and args.heating_rate > 0):
+        raise TNMInputError(f"--heating-rate must be a positive number of K/min, got {args.heating_rate}")
+    if not (math.isfinite(args.lag_s) and 0 <= args.lag_s <= LAG_MAX_S):
+        raise TNMInputError(f"--lag-s must lie in [0, {LAG_MAX_S:g}] s, got {args.lag_s}")
+    if (args.glass_range or args.liquid_range) and not args.normalize:
+        raise TNMInputError("--glass-range and --liquid-range need --normalize")
+    if args.no_refine and args.fit_lag:
+        raise TNMInputError("--fit-lag needs the refinement (drop --no-refine)")
+    curves = read_curves_csv(args.curves, args.cooling_rates)
+    if args.normalize:
+        curves = normalize_curves(curves, args.glass_range, args.liquid_range)
+    network = NetworkEstimator.load(args.model)
+    result, model = fit_result(curves, args.heating_rate, network, refine=not args.no_refine,
+                               lag_s=args.lag_s, fit_lag=args.fit_lag)
+    result["input"] = str(args.curves)
+    result["network"] = str(args.model) if args.model else "shipped with tnmlib"
+    with atomic_output(args.out) as tmp:
+        tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if args.plot is not None:
+        from .plots import fit_figure
+
+        figure = fit_figure(curves, model, result)
+        with atomic_output(args.plot) as tmp:
+            figure.write_html(tmp, include_plotlyjs=True, full_html=True)
+    stderr = {k: result.get(f"{k}_stderr") for k in ("dh_kJ_per_mol", "ln_A", "x", "beta")}
+    shown = ", ".join(f"{k} = {result[k]:.4g}" + (f" ± {stderr[k]:.2g}" if stderr[k] is not None else "")
+                      for k in stderr)
+    print(f"wrote {args.out}: {shown}; T_ref = {result['T_ref_C']:.2f} °C; "
+          f"residual rms {result['residual_rms']:.3g} ({result['status']}, {result['seconds']:.2f} s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tnm`` argument parser with all sub-commands."""
     from .version import __version__
@@ -374,6 +556,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summary(sub)
     _add_distort(sub)
     _add_compare(sub)
+    _add_estimator(sub)
+    _add_assess(sub)
+    _add_fit(sub)
+    _add_example(sub)
     return parser
 
 

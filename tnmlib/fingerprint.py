@@ -4,7 +4,8 @@ A subset file depends on the physics, the state space and the dataset builder; a
 learning layer, its reader included, and on the distortions augmented training draws (and on its
 data, whose fingerprint it records);
 an evaluation on the evaluation stage and the metrics (and on its model and data); the comparison
-of estimators on the classical methods, the distortions and the simulator.  The
+of estimators on the classical methods, the distortions and the simulator; the whole-space
+estimator's network and its assessment on the estimator, its training and the simulator.  The
 Makefile asks this module for the same lists (``python3 tnmlib/fingerprint.py files data``),
 so make and the package agree on what makes an artifact stale.  Standard library only: it runs
 as a plain script before the environment exists.
@@ -23,12 +24,16 @@ STAGE_SOURCES = {
     "evaluation": ("pipeline/evaluate.py", "analysis"),
     "comparison": ("pipeline/compare.py", "classical.py", "instrument.py", "physics", "study/study.yaml",
                    "analysis/metrics.py"),
+    "estimator": ("estimator.py", "classical.py", "instrument.py", "physics", "study/statespace.py",
+                  "study/study.yaml", "learning/estimator_training.py", "pipeline/wholespace.py"),
+    "wholespace": ("pipeline/wholespace.py", "estimator.py", "classical.py", "instrument.py", "physics",
+                   "study/study.yaml", "analysis/metrics.py"),
 }
 _SUFFIXES = (".py", ".csv", ".yaml", ".npz")
 
 
 def source_files(stage: str) -> list[Path]:
-    """The source files of ``stage`` ("data", "model", "evaluation" or "comparison"), sorted, as absolute paths."""
+    """The source files of ``stage`` (a key of STAGE_SOURCES), sorted, as absolute paths."""
     files = []
     for entry in STAGE_SOURCES[stage]:
         path = PACKAGE_ROOT / entry

@@ -68,9 +68,9 @@ def instrument_lag(cp: np.ndarray, lag_s, step_K: float, heating_rate_K_per_min:
     """The response of a first-order sensor with time constant ``lag_s`` (s) to each scan, along its
     last axis (the scan is heated at ``heating_rate_K_per_min`` on a grid of ``step_K``).
 
-    ``lag_s``: a number, or an array that broadcasts against ``cp[..., :1]`` (one lag per sample or
-    per scan; 0 leaves a scan unchanged).  Exact for a signal linear between grid points; the
-    sensor starts in equilibrium with the first point.
+    ``lag_s`` and ``step_K``: numbers, or arrays that broadcast against ``cp[..., :1]`` (one lag
+    or grid step per sample or per scan; a lag of 0 leaves a scan unchanged).  Exact for a signal
+    linear between grid points; the sensor starts in equilibrium with the first point.
     """
     cp = np.asarray(cp, dtype=float)
     lag = np.asarray(lag_s, dtype=float)
@@ -78,12 +78,13 @@ def instrument_lag(cp: np.ndarray, lag_s, step_K: float, heating_rate_K_per_min:
         return cp.copy()
     if np.any(lag < 0):
         raise TNMInputError("the lag must not be negative")
-    if step_K <= 0 or heating_rate_K_per_min <= 0:
+    step = np.asarray(step_K, dtype=float)
+    if np.any(step <= 0) or heating_rate_K_per_min <= 0:
         raise TNMInputError("grid step and heating rate must be positive")
     lag = np.broadcast_to(lag, cp.shape[:-1] + (1,))
-    dt_s = step_K / (heating_rate_K_per_min / 60.0)
+    dt_s = np.broadcast_to(step / (heating_rate_K_per_min / 60.0), cp.shape[:-1] + (1,))
     with np.errstate(divide="ignore"):
-        a = np.exp(-dt_s / lag[..., 0])  # 0 where the lag is 0: the output follows the input
+        a = np.exp(-dt_s[..., 0] / lag[..., 0])  # 0 where the lag is 0: the output follows the input
     slope_times_lag = np.diff(cp, axis=-1) * (lag / dt_s)
     out = np.empty_like(cp)
     out[..., 0] = cp[..., 0]

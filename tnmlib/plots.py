@@ -334,3 +334,28 @@ def comparison_figure(table, column: str, title: str) -> go.Figure:
                       yaxis_title=f"{column} (% of samples)" if "%" not in column else column,
                       template="plotly_white", legend_title_text="estimator")
     return fig
+
+
+def fit_figure(curves, model: np.ndarray, result: dict, title: str | None = None) -> go.Figure:
+    """Data (markers) and fitted model (lines) of every scan, Cp^N against T (°C), with the
+    residuals below.  ``curves``: a :class:`tnmlib.pipeline.measured.Curves` in Cp^N; ``model``:
+    (n_scans, n_T) on the same temperatures; ``result``: the JSON of ``tnm fit``."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.05)
+    for k, rate in enumerate(curves.cooling_rates_K_per_min):
+        colour = PALETTE[k % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=curves.T_C, y=curves.values[k], mode="markers", marker=dict(size=3, color=colour),
+                                 name=f"data, cooled at {rate:g} K/min", legendgroup=str(k)), row=1, col=1)
+        fig.add_trace(go.Scatter(x=curves.T_C, y=model[k], mode="lines", line=dict(color=colour, width=1.5),
+                                 name=f"fit, {rate:g} K/min", legendgroup=str(k), showlegend=False), row=1, col=1)
+        fig.add_trace(go.Scatter(x=curves.T_C, y=curves.values[k] - model[k], mode="lines",
+                                 line=dict(color=colour, width=1), legendgroup=str(k), showlegend=False), row=2, col=1)
+    if title is None:
+        title = (f"TNM fit: Δh* = {result['dh_kJ_per_mol']:.1f} kJ/mol, ln A = {result['ln_A']:.2f}, "
+                 f"x = {result['x']:.3f}, β = {result['beta']:.3f}")
+    fig.update_layout(title=title, template="plotly_white", height=620, legend=dict(font=dict(size=10)))
+    fig.update_yaxes(title_text="Cp^N (1)", row=1, col=1)
+    fig.update_yaxes(title_text="data − fit (1)", row=2, col=1)
+    fig.update_xaxes(title_text="T (°C)", row=2, col=1)
+    return fig

@@ -232,14 +232,16 @@ def paper_observations(ds: xr.Dataset) -> "pandas.DataFrame":
     return table
 
 
-def comparison_table(ds: xr.Dataset, least_squares_subsample: bool = False) -> "pandas.DataFrame":
+def comparison_table(ds: xr.Dataset, least_squares_subsample: bool = False,
+                     copy_dim: str = "distortion") -> "pandas.DataFrame":
     """From a comparison file (:func:`tnmlib.pipeline.compare.compare_estimators`): per distortion
     and method, the samples it ran on (kept samples only), failures (%: any status but "ok"),
     mean seconds per sample and the share (%) under each of the study's thresholds.
 
     A failed estimate counts as a miss; a parameter the method does not estimate (Moynihan's
     ln A, x, β) has no share (NaN).  ``least_squares_subsample``: every method on the samples
-    least squares ran on, so all rows compare the same samples.
+    least squares ran on, so all rows compare the same samples.  ``copy_dim``: the name of the
+    copies' dimension ("distortion" in a comparison, "copy" in a whole-space assessment).
     """
     import pandas as pd
 
@@ -248,7 +250,7 @@ def comparison_table(ds: xr.Dataset, least_squares_subsample: bool = False) -> "
     if least_squares_subsample:
         mask &= ds["least_squares_subsample"].values.astype(bool)
     true = ds["true"].values
-    for d, distortion in enumerate(ds["distortion"].values):
+    for d, distortion in enumerate(ds[copy_dim].values):
         for m, method in enumerate(ds["estimator"].values):
             status = ds["status"].values[d, m]
             ran = mask & (status >= 0)
@@ -256,7 +258,7 @@ def comparison_table(ds: xr.Dataset, least_squares_subsample: bool = False) -> "
                 continue
             ok = status[ran] == 0
             errors = np.abs(ds["estimate"].values[d, m][ran] - true[ran])
-            row = {"distortion": str(distortion), "estimator": str(method), "samples": int(ran.sum()),
+            row = {copy_dim: str(distortion), "estimator": str(method), "samples": int(ran.sum()),
                    "failures (%)": round(100 * float(np.mean(~ok)), 1),
                    "s/sample": float(np.mean(ds["seconds"].values[d, m][ran]))}
             for t in THRESHOLDS:
@@ -265,7 +267,30 @@ def comparison_table(ds: xr.Dataset, least_squares_subsample: bool = False) -> "
                 hit = ok & np.isfinite(column) & (column < t.below_stored_units)
                 row[t.label] = round(100 * float(np.mean(hit)), 1) if estimated else np.nan
             rows.append(row)
-    return pd.DataFrame(rows).set_index(["distortion", "estimator"])
+    return pd.DataFrame(rows).set_index([copy_dim, "estimator"])
+
+
+def coverage_table(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
+    """From a whole-space assessment (:func:`tnmlib.pipeline.wholespace.assess_estimator`): per copy
+    and estimator that reports standard errors, the share (%) of kept, successful estimates whose
+    truth lies within ``z`` standard errors, per parameter, and the samples counted."""
+    import pandas as pd
+
+    rows = []
+    kept = ds["kept"].values.astype(bool)
+    true = ds["true"].values
+    for c, copy in enumerate(ds["copy"].values):
+        for m, method in enumerate(ds["estimator"].values):
+            stderr = ds["stderr"].values[c, m]
+            ok = kept & (ds["status"].values[c, m] == 0) & np.all(np.isfinite(stderr), axis=1)
+            if not ok.any():
+                continue
+            inside = np.abs(ds["estimate"].values[c, m][ok] - true[ok]) <= z * stderr[ok]
+            row = {"copy": str(copy), "estimator": str(method), "samples": int(ok.sum())}
+            row.update({f"{BY_NAME[name].label} within {z:g} stderr (%)": round(100 * float(np.mean(inside[:, k])), 1)
+                        for k, name in enumerate(PARAMETER_NAMES)})
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["copy", "estimator"])
 
 
 def comparison_summary(ds: xr.Dataset) -> dict:

@@ -1,5 +1,6 @@
 """The study design as data (``study.yaml``): the seven models, the split, the share thresholds,
-the evaluation's Cp_max rule, the distortions of the comparison and of augmented training.  Loaded once at import; every other place reads it from here."""
+the evaluation's Cp_max rule, the distortions of the comparison and of augmented training,
+the whole-space estimator's training and test copies, and the literature-like glasses.  Loaded once at import; every other place reads it from here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,11 +64,36 @@ def _load() -> tuple[dict, dict, tuple, float]:
     a = raw["augmentation"]
     augmentation = Augmentation(float(a["noise_percent_max"]) / 100, float(a["lag_s_max"]),
                                 float(a["tilt_percent_per_100K_max"]) / 100, float(a["clean_share"]))
-    return weights, models, thresholds, float(raw["cp_max_limit"]), split, distortions, augmentation
+    e = raw["estimator"]
+    estimator = EstimatorSpec(int(e["train_samples"]), int(e["points_per_scan"]), int(e["seed"]), int(e["epochs"]),
+                              float(e["noise_percent_max"]) / 100, float(e["lag_s_max"]))
+    copies = tuple(Distortion(float(d.get("noise_percent", 0)) / 100, float(d.get("lag_s", 0)),
+                              float(d.get("tilt_percent_per_100K", 0)) / 100) for d in raw["wholespace_copies"])
+    glasses = {str(name): (float(g["dh_kJ_per_mol"]) * 1e3, float(g["ln_A"]), float(g["x"]), float(g["beta"]))
+               for name, g in raw["literature_glasses"].items()}
+    return (weights, models, thresholds, float(raw["cp_max_limit"]), split, distortions, augmentation,
+            estimator, copies, glasses)
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """How the whole-space estimator's network is trained: samples drawn, points per scan on each
+    sample's own grid, seed, epochs, and the largest noise (fraction of the jump) and lag (s) of
+    the distorted copy of each sample."""
+
+    train_samples: int
+    points_per_scan: int
+    seed: int
+    epochs: int
+    noise_fraction_max: float
+    lag_s_max: float
 
 
 (LOSS_WEIGHTS, MODELS, THRESHOLDS, CP_MAX_LIMIT, (SPLIT_SEED, SPLIT_FRACTIONS), DISTORTIONS,
- AUGMENTATION) = _load()
+ AUGMENTATION, ESTIMATOR, WHOLESPACE_COPIES, LITERATURE_GLASSES) = _load()
+#: ESTIMATOR: the training of the whole-space estimator's network; WHOLESPACE_COPIES: the copies
+#: (clean first) of the whole-space test set it is assessed on; LITERATURE_GLASSES: {name:
+#: (dh J/mol, ln A, x, β)} of the glasses `tnm fit` is checked on.
 #: DISTORTIONS: the clean test set and its distorted copies every estimator is compared on (the
 #: first is clean); AUGMENTATION: the distortions drawn while an ``augment`` model trains.
 #: Loss weights (Δh*, ln A, x, β) of the paper's Eq. 12.

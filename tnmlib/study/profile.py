@@ -24,7 +24,10 @@ class Profile:
     a subset whose transitions the default grid cannot resolve), the ``thinning`` of the state
     space, dataset chunking and training settings (``optimizer`` "sgd" or "adam", ``momentum``
     for SGD, ``output_range`` "table3" or "training": see MCNNConfig); ``sizes`` are the samples per subset the file promises;
-    ``least_squares_samples``: test samples the comparison of estimators fits by least squares."""
+    ``least_squares_samples``: test samples the comparison of estimators fits by least squares;
+    ``wholespace_test_samples``, ``wholespace_least_squares_samples``: the whole-space test samples
+    the estimator of part 2 reads, and how many of them least squares from the practitioner's
+    start fits."""
 
     name: str
     description: str
@@ -41,6 +44,8 @@ class Profile:
     momentum: float = 0.0
     output_range: str = "table3"
     least_squares_samples: int = 12
+    wholespace_test_samples: int = 40
+    wholespace_least_squares_samples: int = 8
 
     def grid_for(self, subset: str) -> SignalGrid:
         """The signal grid of ``subset``: its own window if the profile gives one, else ``grid``."""
@@ -88,7 +93,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
             optimizer=str(raw["training"].get("optimizer", "sgd")),
             momentum=float(raw["training"].get("momentum", 0.0)),
             output_range=str(raw["training"].get("output_range", "table3")),
-            least_squares_samples=int((raw.get("comparison") or {}).get("least_squares_samples", 12)))
+            least_squares_samples=int((raw.get("comparison") or {}).get("least_squares_samples", 12)),
+            wholespace_test_samples=int((raw.get("wholespace") or {}).get("test_samples", 40)),
+            wholespace_least_squares_samples=int((raw.get("wholespace") or {}).get("least_squares_samples", 8)))
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise TNMInputError(f"profile {source} is malformed: {exc!r}") from None
     if profile.thinning.pair_stride < 1 or profile.thinning.xb_stride < 1 or profile.chunk_samples < 1:
@@ -100,6 +107,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise TNMInputError(f"profile {source}: optimizer must be sgd or adam and momentum in [0, 1)")
     if profile.output_range not in ("table3", "training"):
         raise TNMInputError(f"profile {source}: output_range must be table3 or training")
+    if profile.wholespace_test_samples < 1 or profile.wholespace_least_squares_samples < 0:
+        raise TNMInputError(f"profile {source}: wholespace.test_samples must be positive, least_squares_samples >= 0")
     if profile.least_squares_samples < 0:
         raise TNMInputError(f"profile {source}: comparison.least_squares_samples must not be negative")
     if profile.epochs < 1 or profile.batch_size < 1:

@@ -128,6 +128,20 @@ def subset_samples(name: str, thinning: Thinning = Thinning()) -> dict[str, np.n
     return samples
 
 
+def draw_whole_space(n: int, seed: int) -> np.ndarray:
+    """``n`` parameter sets (n, 4) of (dh J/mol, ln A, x, β) drawn uniformly over the whole state
+    space, off the grid: Δh* in [200, 1200] kJ/mol, then ln A inside that Δh*'s range (the
+    reconstructed table, interpolated), x and β in [0.2, 1]."""
+    if n < 0:
+        raise TNMInputError(f"the number of samples must not be negative, got {n}")
+    rng = np.random.default_rng(seed)
+    table = ln_a_table()
+    dh = rng.uniform(DH_J_PER_MOL[0], DH_J_PER_MOL[-1], n)
+    lo, hi = np.interp(dh, table[:, 0], table[:, 1]), np.interp(dh, table[:, 0], table[:, 2])
+    return np.column_stack([dh, rng.uniform(lo, hi), rng.uniform(X_VALUES[0], X_VALUES[-1], n),
+                            rng.uniform(BETA_VALUES[0], BETA_VALUES[-1], n)])
+
+
 def full_size() -> int:
     """Number of parameter sets of the full grid (13,752,261)."""
     return DH_J_PER_MOL.size * N_LN_A * X_VALUES.size * BETA_VALUES.size

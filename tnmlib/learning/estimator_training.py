@@ -1,0 +1,87 @@
+"""Training of the whole-space estimator's network (:mod:`tnmlib.estimator`) in Keras.
+
+The network is a multilayer perceptron on :func:`tnmlib.estimator.network_inputs`; once trained,
+its weights are copied into a :class:`~tnmlib.estimator.NetworkEstimator`, which reads curves in
+NumPy alone.  Each training sample enters twice: clean, and distorted by instrument noise and lag
+drawn afresh (the refinement corrects what the network reads, but only from inside the basin of
+the right minimum, so the network must not be thrown by a noisy or lagged curve).
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from ..errors import TNMInputError
+from ..estimator import NetworkEstimator, network_inputs, targets_from_params
+from ..instrument import add_noise, instrument_lag
+from ..physics.transition import TransitionScans
+
+#: Hidden layer widths of the default network.
+HIDDEN = (384, 192, 96)
+
+
+def training_rows(scans: TransitionScans, params: np.ndarray, cooling_rates_K_per_min, heating_rate_K_per_min: float,
+                  noise_fraction_max: float = 0.02, lag_s_max: float = 5.0,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets of the network for every sample of ``scans``, clean and once distorted
+    (noise uniform in [0, noise_fraction_max] of the jump, lag uniform in [0, lag_s_max] s).
+    Samples whose inputs cannot be formed are dropped.  Returns (inputs (m, n_inputs), targets (m, 4))."""
+    rng = np.random.default_rng(seed)
+    n = scans.cp.shape[0]
+    lag = rng.uniform(0.0, lag_s_max, (n, 1, 1))
+    distorted = instrument_lag(scans.cp, lag, scans.step_K[:, None, None], heating_rate_K_per_min)
+    noise = rng.uniform(0.0, noise_fraction_max, (n, 1, 1))
+    distorted = distorted + rng.standard_normal(distorted.shape) * noise
+    inputs, positions, rows = [], [], []
+    for copy in (scans.cp, distorted):
+        for k in range(n):
+            try:
+                vector, position = network_inputs(scans.T_C(k), copy[k], cooling_rates_K_per_min)
+            except TNMInputError:
+                continue
+            inputs.append(vector)
+            positions.append(position)
+            rows.append(k)
+    if not rows:
+        raise TNMInputError("no sample gives network inputs")
+    return np.array(inputs), targets_from_params(np.asarray(params)[rows], positions)
+
+
+def train_network(inputs: np.ndarray, targets: np.ndarray, cooling_rates_K_per_min, heating_rate_K_per_min: float, *,
+                  hidden: tuple[int, ...] = HIDDEN, epochs: int = 60, batch_size: int = 256,
+                  learning_rate: float = 1e-3, validation_share: float = 0.1, seed: int = 0,
+                  verbose: int = 0) -> tuple[NetworkEstimator, dict]:
+    """Train the MLP on standardised inputs and targets (Adam, mean squared error, the learning rate
+    halved when the validation loss stalls, the best epoch kept).  Returns the estimator and a
+    history dict (loss, val_loss per epoch, seconds)."""
+    inputs = np.asarray(inputs, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    input_mean, input_std = inputs.mean(axis=0), inputs.std(axis=0)
+    input_std = np.where(input_std > 1e-9, input_std, 1.0)
+    target_mean, target_std = targets.mean(axis=0), targets.std(axis=0)
+    x = ((inputs - input_mean) / input_std).astype(np.float32)
+    y = ((targets - target_mean) / target_std).astype(np.float32)
+    keras.utils.set_random_seed(seed)
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, int(round(validation_share * len(x))))
+    val, train = order[:n_val], order[n_val:]
+    layers = [keras.Input((x.shape[1],))] + [keras.layers.Dense(width, activation="relu") for width in hidden]
+    model = keras.Sequential(layers + [keras.layers.Dense(targets.shape[1])])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    callbacks = [keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=4, min_lr=learning_rate / 64),
+                 keras.callbacks.EarlyStopping(patience=12, restore_best_weights=True)]
+    t0 = time.perf_counter()
+    history = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=epochs,
+                        batch_size=batch_size, shuffle=True, callbacks=callbacks, verbose=verbose)
+    seconds = time.perf_counter() - t0
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    estimator = NetworkEstimator([np.asarray(d.kernel, dtype=np.float64) for d in dense],
+                                 [np.asarray(d.bias, dtype=np.float64) for d in dense],
+                                 input_mean, input_std, target_mean, target_std,
+                                 np.asarray(cooling_rates_K_per_min, dtype=float), float(heating_rate_K_per_min))
+    record = {"loss": [float(v) for v in history.history["loss"]],
+              "val_loss": [float(v) for v in history.history["val_loss"]], "seconds": seconds,
+              "train_rows": int(train.size), "validation_rows": int(val.size)}
+    return estimator, record
