@@ -194,8 +194,6 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     (covariance s²(JᵀJ)⁻¹ with s² = Σr²/(m − n)).  Status: "ok", "not converged" (evaluation
     budget spent), "at bound" (a parameter on its bound), "bad input" or "failed".
     """
-    from .instrument import instrument_lag
-
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
     problem = _check_scans(cp, T_C, rates)
@@ -210,14 +208,7 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
 
     cp = np.asarray(cp, dtype=float)
     T_C = np.asarray(T_C, dtype=float)
-    spacing = np.diff(T_C)
-    if np.allclose(spacing, spacing.mean(), rtol=1e-3, atol=0.0):  # uniform, up to rounding in a file
-        step, sim_start, on_data = float(spacing.mean()), float(T_C[0]), None
-    else:  # an uneven grid: simulate on a fine uniform one, read the model at the data's temperatures
-        step = max(float(np.median(spacing)) / 2.0, float(np.ptp(T_C)) / MAX_FINE_POINTS)
-        sim_start = float(T_C[0]) - step
-        on_data = T_C
-    n_sim = int(math.ceil((float(T_C[-1]) - sim_start) / step)) + 2 if on_data is not None else T_C.size
+    simulate_on_data = scans_on_grid(T_C, rates, heating_rate_K_per_min)
     t_ref_K = float(np.mean(tf_prime_from_scans(cp, T_C))) + ZERO_CELSIUS_K
     n_fit = 5 if fit_lag else 4
 
@@ -252,17 +243,7 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         evaluations += 1
         p = from_fit(z)
         p[1] = np.clip(p[1], FIT_LOWER[1], FIT_UPPER[1])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = simulate_chr_batch(p[None, :4], cooling_rates=rates, heating_rate=heating_rate_K_per_min,
-                                       t_min=sim_start, t_max=sim_start + step * (n_sim - 1), step=step)[0]
-        lag = p[4] if fit_lag else lag_s
-        if lag > 0:
-            model = instrument_lag(model, lag, step, heating_rate_K_per_min)
-        if on_data is not None:  # a grid value is the mean over the step below it: centre it
-            centres = sim_start + step * (np.arange(n_sim) - 0.5)
-            model = np.array([np.interp(on_data, centres, scan) for scan in model])
-        return (model - cp).ravel()
+        return (simulate_on_data(p[:4], p[4] if fit_lag else lag_s) - cp).ravel()
 
     try:
         result = least_squares(residuals, z0, bounds=(lower, upper), x_scale=upper - lower,
@@ -277,9 +258,45 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         status = FAILED
     stderr, correlation = _uncertainty(result.jac, result.fun, to_physical)
     return Estimate(fitted[:4], status, time.perf_counter() - t0, evaluations, result.message,
-                    extra={"cost": float(result.cost), "lag_s": float(fitted[4]) if fit_lag else float(lag_s),
+                    extra={"cost": float(result.cost), "residual_rms": float(np.sqrt(np.mean(result.fun ** 2))), "lag_s": float(fitted[4]) if fit_lag else float(lag_s),
                            "t_ref_C": t_ref_K - ZERO_CELSIUS_K, "stderr": stderr.tolist(),
                            "correlation": correlation.tolist()})
+
+
+def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
+                  heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN):
+    """A function (params (dh J/mol, ln A, x, β), lag s) -> model scans (n_rates, n_T) on the increasing
+    grid ``T_C`` (°C), as the fit compares them with data.  On a uniform grid (up to rounding in a
+    file) the simulator runs on the data's own grid, a value being the bin average over the step
+    below it; on an uneven one, on a uniform grid of half the median spacing (at most
+    MAX_FINE_POINTS), read at the data's temperatures (bin centres)."""
+    from .instrument import instrument_lag
+
+    rates = np.asarray(cooling_rates_K_per_min, dtype=float)
+    T_C = np.asarray(T_C, dtype=float)
+    spacing = np.diff(T_C)
+    if np.allclose(spacing, spacing.mean(), rtol=1e-3, atol=0.0):
+        step, start, on_data = float(spacing.mean()), float(T_C[0]), None
+        n_sim = T_C.size
+    else:
+        step = max(float(np.median(spacing)) / 2.0, float(np.ptp(T_C)) / MAX_FINE_POINTS)
+        start, on_data = float(T_C[0]) - step, T_C
+        n_sim = int(math.ceil((float(T_C[-1]) - start) / step)) + 2
+    centres = start + step * (np.arange(n_sim) - 0.5)
+
+    def model(params, lag_s: float = 0.0) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a grid narrower than the cycles is what data look like
+            scans = simulate_chr_batch(np.asarray(params, dtype=float)[None, :4], cooling_rates=rates,
+                                       heating_rate=heating_rate_K_per_min, t_min=start,
+                                       t_max=start + step * (n_sim - 1), step=step)[0]
+        if lag_s > 0:
+            scans = instrument_lag(scans, lag_s, step, heating_rate_K_per_min)
+        if on_data is None:
+            return scans
+        return np.array([np.interp(on_data, centres, scan) for scan in scans])
+
+    return model
 
 
 def _uncertainty(jacobian: np.ndarray, residuals: np.ndarray, to_physical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -321,9 +321,10 @@ def learning_curve_figure(curve: dict, constant_mae: dict, paper_budget: float |
 
 def comparison_figure(table, column: str, title: str) -> go.Figure:
     """Grouped bars of one column of :func:`tnmlib.analysis.tables.comparison_table` (e.g. a share
-    in %): distortions along x, one bar per method; methods without a value there are left out."""
+    in %): the copies (distortions) along x, one bar per method; methods without a value there are
+    left out.  The copies are the table's first index level, whatever its name."""
     fig = go.Figure()
-    distortions = list(dict.fromkeys(table.index.get_level_values("distortion")))
+    distortions = list(dict.fromkeys(table.index.get_level_values(0)))
     methods = list(dict.fromkeys(table.index.get_level_values("estimator")))
     for k, method in enumerate(methods):
         values = [table[column].get((d, method), np.nan) for d in distortions]

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..classical import _check_scans
+from ..classical import _check_scans, scans_on_grid
 from ..errors import TNMInputError
 from ..estimator import NetworkEstimator, fit_scans
-from ..physics.simulate import simulate_chr_batch
 from ..instrument import instrument_lag
 from ..study.parameters import PARAMETERS
 from ..version import __version__
@@ -262,22 +261,9 @@ def _finite(matrix) -> list:
 
 
 def model_curves(curves: Curves, params: np.ndarray, heating_rate_K_per_min: float, lag_s: float = 0.0) -> np.ndarray:
-    """The simulated scans (n_scans, n_T) of ``params`` at the data's temperatures (a fine uniform
-    grid read at the data's points; instrument lag ``lag_s`` applied)."""
-    T = curves.T_C
-    step = max(float(np.min(np.diff(T))), float(np.ptp(T)) / 20_000)
-    n = int(math.ceil(np.ptp(T) / step)) + 3
-    start = float(T[0]) - step
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fine = simulate_chr_batch(np.asarray(params, dtype=float)[None, :4], cooling_rates=curves.cooling_rates_K_per_min,
-                                  heating_rate=heating_rate_K_per_min, t_min=start, t_max=start + step * (n - 1), step=step)[0]
-    if lag_s > 0:
-        fine = instrument_lag(fine, lag_s, step, heating_rate_K_per_min)
-    centres = start + step * (np.arange(n) - 0.5)
-    return np.array([np.interp(T, centres, scan) for scan in fine])
+    """The simulated scans (n_scans, n_T) of ``params`` at the data's temperatures, exactly as the
+    fit compares them with the data (:func:`tnmlib.classical.scans_on_grid`; lag ``lag_s`` s)."""
+    return scans_on_grid(curves.T_C, curves.cooling_rates_K_per_min, heating_rate_K_per_min)(params, lag_s)
 
 
 # ---- example measurements of literature-like glasses (the check of tnm fit, and a demo) ------
