@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import TNMInputError
 from ..estimator import NetworkEstimator, network_inputs, targets_from_params
-from ..instrument import add_noise, instrument_lag
+from ..instrument import instrument_lag
 from ..physics.transition import TransitionScans
 
 #: Hidden layer widths of the default network.

@@ -199,15 +199,25 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
                "settings": json.dumps(settings), "constant_prediction": json.dumps(constant.tolist()),
                "lookup_table_samples": int(len(table.params)), "grid_step_K": step,
                "heating_rate_K_per_min": heating_rate, "workers": int(workers)})
+    save_results(result, out_path)
+    return result
+
+
+def save_results(result: xr.Dataset, out_path: Path) -> None:
+    """Write a results Dataset to ``out_path`` (netCDF), atomically."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(out_path) as tmp:
         result.to_netcdf(tmp, engine="h5netcdf")
-    return result
+
+
+def load_results(path: str | Path, what: str = "comparison", target: str = "make comparison (or tnm compare)") -> xr.Dataset:
+    """A finished results file, loaded into memory; a missing one says which ``target`` makes it."""
+    path = Path(path)
+    if not path.is_file():
+        raise TNMInputError(f"no {what} file at {path}: run {target}")
+    return xr.load_dataset(path, engine="h5netcdf")
 
 
 def load_comparison(path: str | Path) -> xr.Dataset:
     """A finished comparison file (``tnm compare``), loaded into memory."""
-    path = Path(path)
-    if not path.is_file():
-        raise TNMInputError(f"no comparison file at {path}: run `make comparison` (or tnm compare)")
-    return xr.load_dataset(path, engine="h5netcdf")
+    return load_results(path)

@@ -41,7 +41,7 @@ from ..physics.transition import TransitionScans, simulate_transition_scans
 from ..study.design import CP_MAX_LIMIT, ESTIMATOR, WHOLESPACE_COPIES, EstimatorSpec
 from ..study.parameters import PARAMETER_NAMES
 from ..study.statespace import draw_whole_space
-from .compare import NOT_RUN, STATUSES
+from .compare import NOT_RUN, STATUSES, load_results, save_results
 
 CONSTANT, NETWORK, REFINED, PRACTITIONER = ("constant", "new network", "new network + least squares",
                                             "least squares, practitioner's start")
@@ -260,15 +260,10 @@ def assess_estimator(network_path: str | Path | None, out_path: str | Path, *, t
                "fingerprint": fingerprint, "statuses": json.dumps(list(STATUSES)), "settings": json.dumps(settings),
                "constant_prediction": json.dumps(constant.tolist()), "workers": int(workers),
                "g_model": str(g_model) if g_model else ""})
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out_path) as tmp:
-        result.to_netcdf(tmp, engine="h5netcdf")
+    save_results(result, out_path)
     return result
 
 
 def load_assessment(path: str | Path) -> xr.Dataset:
     """A finished assessment file (``tnm assess``), loaded into memory."""
-    path = Path(path)
-    if not path.is_file():
-        raise TNMInputError(f"no assessment file at {path}: run `make wholespace` (or tnm assess)")
-    return xr.load_dataset(path, engine="h5netcdf")
+    return load_results(path, "assessment", "make wholespace (or tnm assess)")
