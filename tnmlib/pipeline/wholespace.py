@@ -73,8 +73,9 @@ def simulate_in_workers(params: np.ndarray, points: int, workers: int = 2, progr
 
 
 def _git_commit() -> str:
+    """The commit the code is at, "-dirty" when the work tree has uncommitted changes."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).resolve().parent)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
