@@ -45,6 +45,7 @@ FITS_DIR := $(REPORTS)/fits
 GLASSES := $(shell awk '/^literature_glasses:/{on=1; next} /^[^ \#]/{on=0} on && /:/{n=$$1; sub(/:$$/, "", n); print n}' $(STUDY))
 FIT_KINDS := clean noisy-lag raw
 FITS := $(foreach g,$(GLASSES),$(foreach k,$(FIT_KINDS),$(FITS_DIR)/$(g)-$(k).json))
+FIT_CSVS := $(FITS:.json=.csv)
 # The networks of the comparison of estimators: the study's models trained on G.
 G_MODELS := $(foreach m,$(MODEL_SUBSET),$(if $(filter %:G,$(m)),$(firstword $(subst :, ,$(m)))))
 PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
@@ -54,6 +55,8 @@ PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
 TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
 
 .DELETE_ON_ERROR:
+# The example files are made by a chain of pattern rules; keep them (the part 2 page reads them).
+.SECONDARY: $(FIT_CSVS)
 .SECONDEXPANSION:
 .PHONY: help venv test test-slow check-book lab bench book data models evaluations comparison summary clean print-% \
 	estimator wholespace fits
@@ -189,7 +192,7 @@ $(EXEC)/07_beyond_part1.ipynb: notebooks/07_beyond_part1.ipynb $(COMPARISON) $(P
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p comparison_path $(COMPARISON)
 	$(BOOK) finish $@ --profile $(PROFILE)
 
-$(EXEC)/08_beyond_part2.ipynb: notebooks/08_beyond_part2.ipynb $(WHOLESPACE) $(FITS) $(PKG_SRC)
+$(EXEC)/08_beyond_part2.ipynb: notebooks/08_beyond_part2.ipynb $(WHOLESPACE) $(FITS) $(FIT_CSVS) $(PKG_SRC)
 	@mkdir -p $(EXEC)
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p wholespace_path $(WHOLESPACE) -p fits_dir $(FITS_DIR) \
 		-p timings_path $(REPORTS)/timings.csv
