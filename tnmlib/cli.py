@@ -480,7 +480,8 @@ def _add_fit(sub) -> None:
     p.add_argument("--normalize", action="store_true",
                    help="the columns are raw Cp or heat flow: fit glass and liquid lines and convert to Cp^N")
     p.add_argument("--glass-range", type=_range, default=None, metavar="LO,HI",
-                   help="with --normalize: °C range of the glass line (default: found below the transition)")
+                   help="with --normalize: °C range of the glass line (default: found below the transition); "
+                        "write --glass-range=-20,-5 when LO is negative")
     p.add_argument("--liquid-range", type=_range, default=None, metavar="LO,HI",
                    help="with --normalize: °C range of the liquid line (default: found above the transition)")
     p.add_argument("--model", type=Path, default=None, metavar="ESTIMATOR.npz",
