@@ -153,11 +153,14 @@ class NetworkEstimator:
                 h = np.maximum(h, 0.0)
         return h * self.target_std + self.target_mean
 
-    def matches(self, cooling_rates_K_per_min, heating_rate_K_per_min: float) -> bool:
-        """Whether scans of this program can be read (the same rates, in any order)."""
+    def _same_rates(self, cooling_rates_K_per_min) -> bool:
         rates = np.sort(np.asarray(cooling_rates_K_per_min, dtype=float))
         own = np.sort(self.cooling_rates_K_per_min)
-        return (rates.shape == own.shape and np.allclose(rates, own, rtol=1e-6)
+        return rates.shape == own.shape and np.allclose(rates, own, rtol=1e-6)
+
+    def matches(self, cooling_rates_K_per_min, heating_rate_K_per_min: float) -> bool:
+        """Whether scans of this program can be read (the same rates, in any order)."""
+        return (self._same_rates(cooling_rates_K_per_min)
                 and math.isclose(heating_rate_K_per_min, self.heating_rate_K_per_min, rel_tol=1e-6))
 
     def estimate(self, T_C: np.ndarray, cp: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN) -> Estimate:
@@ -165,7 +168,7 @@ class NetworkEstimator:
         t0 = time.perf_counter()
         rates = np.asarray(cooling_rates_K_per_min, dtype=float)
         order = np.argsort(rates)
-        if not np.allclose(rates[order], np.sort(self.cooling_rates_K_per_min)):
+        if not self._same_rates(rates):
             return Estimate(np.full(4, np.nan), BAD_INPUT, time.perf_counter() - t0,
                             message="the network was trained for other cooling rates")
         try:
@@ -194,7 +197,7 @@ class NetworkEstimator:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "NetworkEstimator":
         """Read a network written by :meth:`save`; None: the one shipped with the package."""
-        source = resources.files("tnmlib").joinpath("data", DEFAULT_NETWORK) if path is None else Path(path)
+        source = default_network_path() if path is None else Path(path)
         try:
             with source.open("rb") as handle, np.load(handle) as data:
                 meta = json.loads(str(data["metadata"]))
@@ -207,6 +210,11 @@ class NetworkEstimator:
                            np.array(meta["cooling_rates_K_per_min"]), float(meta["heating_rate_K_per_min"]), meta)
         except (OSError, KeyError, ValueError) as exc:
             raise TNMInputError(f"cannot read the network {path or DEFAULT_NETWORK}: {exc}") from None
+
+
+def default_network_path() -> Path:
+    """Where the network shipped with the package lies."""
+    return Path(str(resources.files("tnmlib").joinpath("data", DEFAULT_NETWORK)))
 
 
 #: How the start of a refinement was found.

@@ -10,6 +10,7 @@ above the transition and each scan becomes (Cp − glass)/(liquid − glass) (th
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -312,8 +313,6 @@ def literature_fit_table(fits_dir: str | Path) -> "pandas.DataFrame":
     ``fits_dir`` (``<glass>-<kind>.json``, as ``make fits`` writes them) beside the truth: per
     (glass, kind) and parameter the true value, the fit, its standard error and the error in
     standard errors; plus the fitted lag, the residual and the fit's seconds."""
-    import json as _json
-
     import pandas as pd
 
     from ..study.design import LITERATURE_GLASSES
@@ -324,7 +323,7 @@ def literature_fit_table(fits_dir: str | Path) -> "pandas.DataFrame":
             path = Path(fits_dir) / f"{glass}-{kind}.json"
             if not path.is_file():
                 raise TNMInputError(f"no fit result at {path}: run make fits")
-            result = _json.loads(path.read_text())
+            result = json.loads(path.read_text())
             for k, parameter in enumerate(PARAMETERS):
                 key = parameter.display_key
                 true = float(parameter.to_display(truth[k]))
@@ -340,9 +339,7 @@ def literature_fit_table(fits_dir: str | Path) -> "pandas.DataFrame":
 def fit_overlay(csv_path: str | Path, json_path: str | Path) -> tuple[Curves, np.ndarray, dict]:
     """Curves (Cp^N, normalised as the fit did), the fitted model's scans on their temperatures and
     the result, from a CSV and the JSON ``tnm fit`` wrote for it (for :func:`tnmlib.plots.fit_figure`)."""
-    import json as _json
-
-    result = _json.loads(Path(json_path).read_text())
+    result = json.loads(Path(json_path).read_text())
     curves = read_curves_csv(csv_path, result["cooling_rates_K_per_min"])
     if result.get("baselines"):
         curves = normalize_curves(curves, result["baselines"]["glass_range_C"], result["baselines"]["liquid_range_C"])

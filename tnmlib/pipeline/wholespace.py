@@ -30,7 +30,7 @@ import xarray as xr
 from .. import classical
 from ..analysis import metrics
 from ..errors import TNMInputError
-from ..estimator import NetworkEstimator, fit_scans, network_inputs
+from ..estimator import NetworkEstimator, default_network_path, fit_scans, network_inputs
 from ..fileutil import atomic_output
 from ..fingerprint import source_hash
 from ..instrument import distort
@@ -130,7 +130,9 @@ def _refine_one(job) -> classical.Estimate:
     T_C, cp, network_path, fit_lag = job
     network = None
     if network_path is not None:
-        network = _NETWORK_CACHE.get(network_path) or _NETWORK_CACHE.setdefault(network_path, NetworkEstimator.load(network_path))
+        if network_path not in _NETWORK_CACHE:  # once per worker process
+            _NETWORK_CACHE[network_path] = NetworkEstimator.load(network_path)
+        network = _NETWORK_CACHE[network_path]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fit_scans(T_C, cp, RATES, HEATING, network=network, fit_lag=fit_lag)
@@ -154,11 +156,7 @@ def assess_estimator(network_path: str | Path | None, out_path: str | Path, *, t
     practitioner's start on ``least_squares_samples`` of them.  ``g_model``: the paper's MCNN G
     (.keras), read on ``g_grid`` (its profile's grid).  Saved to ``out_path`` (.nc) and reused
     while the inputs and the code are unchanged."""
-    network_path = Path(network_path) if network_path is not None else None
-    if network_path is None:
-        from importlib import resources
-
-        network_path = Path(str(resources.files("tnmlib").joinpath("data", "estimator.npz")))
+    network_path = Path(network_path) if network_path is not None else default_network_path()
     out_path = Path(out_path)
     if not network_path.is_file():
         raise TNMInputError(f"no network at {network_path} (run make estimator)")
