@@ -25,9 +25,14 @@ COMPARE_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files comparison)
 WHOLESPACE_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files wholespace)
 PKG_SRC := $(shell find tnmlib -name '*.py' -o -name '*.yaml' -o -name '*.csv' 2>/dev/null)
 
-# The study's models as NAME:SUBSET, read from the `models:` block of the study file.
-MODEL_SUBSET := $(shell awk '/^models:/{on=1; next} /^[^ \#]/{on=0} \
-	on && /subset:/{name=$$1; sub(/:$$/, "", name); s=$$0; sub(/.*subset: */, "", s); sub(/[,}].*/, "", s); print name ":" s}' $(STUDY))
+# The study's models as NAME:SUBSET (MODEL_SUBSET) and the literature-like glasses (GLASSES), from
+# the package itself (python -m tnmlib.study make-variables) into a file make includes; make builds
+# it, after the environment, before anything else (and restarts).  `make help` and `make clean`
+# need neither.
+STUDY_MK := $(VENV)/study.mk
+ifneq ($(filter-out help clean,$(MAKECMDGOALS)),)
+include $(STUDY_MK)
+endif
 MODEL_NAMES := $(foreach m,$(MODEL_SUBSET),$(firstword $(subst :, ,$(m))))
 SUBSETS := $(sort $(foreach m,$(MODEL_SUBSET),$(lastword $(subst :, ,$(m)))))
 subset_of = $(lastword $(subst :, ,$(filter $(1):%,$(MODEL_SUBSET))))
@@ -42,7 +47,6 @@ COMPARISON := $(REPORTS)/comparison.nc
 ESTIMATOR := tnmlib/data/estimator.npz
 WHOLESPACE := $(REPORTS)/wholespace.nc
 FITS_DIR := $(REPORTS)/fits
-GLASSES := $(shell awk '/^literature_glasses:/{on=1; next} /^[^ \#]/{on=0} on && /:/{n=$$1; sub(/:$$/, "", n); print n}' $(STUDY))
 FIT_KINDS := clean noisy-lag raw
 FITS := $(foreach g,$(GLASSES),$(foreach k,$(FIT_KINDS),$(FITS_DIR)/$(g)-$(k).json))
 FIT_CSVS := $(FITS:.json=.csv)
@@ -53,6 +57,10 @@ PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
 	06_discussion.ipynb 07_beyond_part1.ipynb 08_beyond_part2.ipynb)
 PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
 TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
+
+# Compiled XLA programs are kept between processes (JAX's persistent cache): the study's models of
+# one input shape and loss compile once per machine instead of once per model, and so do the tests'.
+export JAX_COMPILATION_CACHE_DIR ?= $(abspath $(VENV))/jax-cache
 
 .DELETE_ON_ERROR:
 # The example files are made by a chain of pattern rules; keep them (the part 2 page reads them).
@@ -70,6 +78,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,book]"
 	touch $@
+
+$(STUDY_MK): $(STAMP) $(STUDY) tnmlib/study/__main__.py tnmlib/study/design.py
+	$(PY) -m tnmlib.study make-variables > $@.part && mv $@.part $@
 
 venv: $(STAMP)  ## create .venv and install the package with its test and book extras
 

@@ -5,14 +5,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tnmlib"
-#: Layer of each top-level module or subpackage; a module may import its own layer and lower ones.
-LAYERS = {"errors": 0, "fileutil": 0, "fingerprint": 0, "project": 0, "version": 0, "physics": 1, "instrument": 1, "study": 2, "classical": 2, "estimator": 2, "learning": 3,
-          "analysis": 4, "pipeline": 5, "plots": 6, "cli": 7, "bench": 7, "__init__": 7}
-#: Third-party packages a layer must not use (physics: no learning, no files).
-FORBIDDEN = {"physics": {"keras", "jax", "h5py", "h5netcdf", "dask"},
-             "instrument": {"keras", "jax", "h5py", "h5netcdf", "dask"},
-             "classical": {"keras", "jax", "h5py", "h5netcdf", "dask"}, "study": {"keras", "jax"},
-             "estimator": {"keras", "jax", "h5py", "h5netcdf", "dask"},
+#: The layers from the bottom up, each its own rank: a module may import modules of its own layer
+#: and of layers below it.  A layer is a top-level module or subpackage, or a module named on its
+#: own (study.protocol: the paper's protocol as plain numbers, which the simulator's defaults read).
+#: The foundation modules import nothing from tnmlib (test_foundation_imports_nothing_of_tnmlib).
+ORDER = ["errors", "version", "fileutil", "fingerprint", "project",
+         "study.protocol", "physics", "study", "estimation", "learning", "analysis", "pipeline", "plots", "bench",
+         "cli", "__init__"]
+LAYERS = {name: rank for rank, name in enumerate(ORDER)}
+FOUNDATION = ("errors", "version", "fileutil", "fingerprint", "project")
+#: Third-party packages a layer must not use (physics and estimation: no learning, no files).
+NO_LEARNING_NO_FILES = {"keras", "jax", "h5py", "h5netcdf", "dask"}
+FORBIDDEN = {"physics": NO_LEARNING_NO_FILES, "estimation": NO_LEARNING_NO_FILES, "study": {"keras", "jax"},
+             "study.protocol": NO_LEARNING_NO_FILES | {"numpy", "yaml"},
              "analysis": {"keras", "jax", "h5py", "h5netcdf"}}
 
 
@@ -42,13 +47,21 @@ def _imports(path: Path):
 
 
 def _layer_of(module: str) -> str:
-    parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "__init__"
+    """The layer of a dotted tnmlib module name: its longest prefix named in ORDER."""
+    parts = module.split(".")[1:] or ["__init__"]
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in LAYERS:
+            return ".".join(parts[:n])
+    raise AssertionError(f"{module} has no layer: add it to ORDER in tests/test_layers.py")
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_only_go_down(path):
-    own = _layer_of(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
+    own = _layer_of(_module_name(path))
     for module, third_party in _imports(path):
         if module is not None:
             other = _layer_of(module)
@@ -57,7 +70,23 @@ def test_imports_only_go_down(path):
             pytest.fail(f"{path.name} ({own}) imports {third_party}")
 
 
-def test_every_top_level_module_has_a_layer():
-    names = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-             if (p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists()))}
-    assert names <= set(LAYERS), f"no layer for {names - set(LAYERS)}"
+def test_every_module_has_a_layer():
+    for path in _modules():
+        _layer_of(_module_name(path))  # raises for a module no layer names
+
+
+def test_foundation_imports_nothing_of_tnmlib():
+    for name in FOUNDATION:
+        path = PACKAGE / f"{name}.py"
+        assert not [m for m, _ in _imports(path) if m is not None], f"{name}.py imports from tnmlib"
+
+
+def test_the_protocol_imports_nothing_of_tnmlib():
+    assert not [m for m, _ in _imports(PACKAGE / "study" / "protocol.py") if m is not None]
+
+
+def test_a_higher_layer_is_refused():
+    """The check itself: estimation importing learning, or physics importing study.design, is upward."""
+    assert LAYERS[_layer_of("tnmlib.learning.train")] > LAYERS[_layer_of("tnmlib.estimation.network")]
+    assert LAYERS[_layer_of("tnmlib.study.design")] > LAYERS[_layer_of("tnmlib.physics.simulate")]
+    assert LAYERS[_layer_of("tnmlib.study.protocol")] < LAYERS[_layer_of("tnmlib.physics.simulate")]

@@ -196,13 +196,12 @@ def bench_baselines(n_samples: int = 12, table_samples: int = 400, seed: int = 0
     (the quick profile's G subset) on a 1 K grid: Moynihan, least squares from the practitioner's
     start and from truth ± 10 %, and the look-up table (queries only; the table is built from
     other G samples)."""
-    from .classical import LookupTable, least_squares_fit, moynihan_estimate, practitioner_start
-    from .physics.grid import SignalGrid
+    from .estimation.classical import LookupTable, least_squares_fit, moynihan_estimate, practitioner_start
     from .physics.simulate import simulate_chr_batch
     from .study.profile import load_profile
 
-    grid = SignalGrid(-250.0, 1600.0, 1.0)
-    samples = load_profile("quick").samples("G")
+    quick = load_profile("quick")
+    grid, samples = quick.grid, quick.samples("G")
     params = np.column_stack([samples[k] for k in ("dh", "ln_A", "x", "beta")])
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(params))

@@ -11,6 +11,12 @@ from pathlib import Path
 
 from .errors import TNMInputError, TNMRunError
 from .fileutil import atomic_output
+from .study.parameters import PARAMETERS
+from .study.protocol import (PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN, PAPER_STEP_K,
+                             PAPER_T_MAX_C, PAPER_T_MIN_C)
+
+#: The paper's cooling rates as the command line writes them (0.5,1,2,5,10,20).
+_PAPER_RATES_TEXT = ",".join(f"{q:g}" for q in PAPER_COOLING_RATES_K_PER_MIN)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -18,6 +24,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _require_suffix(path: Path, option: str, *suffixes: str) -> None:
+    """Refuse an output file whose name does not end in one of ``suffixes`` (lower case, with the dot)."""
+    if path.suffix.lower() not in suffixes:
+        raise TNMInputError(f"{option} must end in {' or '.join(suffixes)}, got {path.name!r}")
+
+
+def _require_at_least_one(args, *names: str) -> None:
+    """Refuse a count option (``--workers``, ``--samples``, ...) below 1; None means its default."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise TNMInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
 def _float_list(text: str) -> list[float]:
@@ -48,14 +68,16 @@ def _add_simulate(sub) -> None:
                    help="natural logarithm of the pre-exponential factor A (A in seconds), e.g. -133")
     p.add_argument("--x", type=float, required=True, help="non-linearity parameter x, in (0, 1]")
     p.add_argument("--beta", type=float, required=True, help="non-exponentiality parameter β, in (0, 1]")
-    p.add_argument("--cooling-rates", type=_float_list, default=[0.5, 1, 2, 5, 10, 20],
-                   metavar="Q1,Q2,...", help="cooling rates in K/min, one cycle each (default 0.5,1,2,5,10,20)")
-    p.add_argument("--heating-rate", type=float, default=10.0, metavar="K_PER_MIN",
-                   help="heating rate of every scan in K/min (default 10)")
-    p.add_argument("--t-min", type=float, default=-250.0, metavar="C", help="lowest grid temperature in °C (default -250)")
-    p.add_argument("--t-max", type=float, default=1600.0, metavar="C", help="highest grid temperature in °C (default 1600)")
-    p.add_argument("--step", type=float, default=0.1, metavar="K",
-                   help="grid step in K (default 0.1); each value is the bin average of the continuous solution")
+    p.add_argument("--cooling-rates", type=_float_list, default=list(PAPER_COOLING_RATES_K_PER_MIN),
+                   metavar="Q1,Q2,...", help=f"cooling rates in K/min, one cycle each (default {_PAPER_RATES_TEXT})")
+    p.add_argument("--heating-rate", type=float, default=PAPER_HEATING_RATE_K_PER_MIN, metavar="K_PER_MIN",
+                   help=f"heating rate of every scan in K/min (default {PAPER_HEATING_RATE_K_PER_MIN:g})")
+    p.add_argument("--t-min", type=float, default=PAPER_T_MIN_C, metavar="C",
+                   help=f"lowest grid temperature in °C (default {PAPER_T_MIN_C:g})")
+    p.add_argument("--t-max", type=float, default=PAPER_T_MAX_C, metavar="C",
+                   help=f"highest grid temperature in °C (default {PAPER_T_MAX_C:g})")
+    p.add_argument("--step", type=float, default=PAPER_STEP_K, metavar="K",
+                   help=f"grid step in K (default {PAPER_STEP_K:g}); each value is the bin average of the continuous solution")
     p.add_argument("--cycle-min", type=float, default=None, metavar="C",
                    help="lower cycle temperature T0 in °C (default: chosen so every scan starts in the glass)")
     p.add_argument("--cycle-max", type=float, default=None, metavar="C",
@@ -73,30 +95,17 @@ def _add_simulate(sub) -> None:
 
 
 def _run_simulate(args) -> None:
-    import warnings
+    from .pipeline.simulate import simulate_to_file
 
-    from .physics.simulate import LN_TAU_STEP, WindowWarning, simulate_chr
-    from .pipeline.scans import write_scans_csv
-
-    suffix = args.out.suffix.lower()
-    if suffix not in (".csv", ".nc"):
-        raise TNMInputError(f"--out must end in .csv or .nc, got {args.out.name!r}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", WindowWarning)
-        ds = simulate_chr(args.dh * 1e3, args.ln_a, args.x, args.beta, cooling_rates=args.cooling_rates,
-                          heating_rate=args.heating_rate, t_min=args.t_min, t_max=args.t_max,
-                          step=args.step, cycle_min=args.cycle_min, cycle_max=args.cycle_max,
-                          method=args.method,
-                          ln_tau_step=LN_TAU_STEP if args.ln_tau_step is None else args.ln_tau_step)
+    _require_suffix(args.out, "--out", ".csv", ".nc")
+    ds = simulate_to_file(args.out, args.dh * 1e3, args.ln_a, args.x, args.beta, cooling_rates=args.cooling_rates,
+                          heating_rate=args.heating_rate, t_min=args.t_min, t_max=args.t_max, step=args.step,
+                          cycle_min=args.cycle_min, cycle_max=args.cycle_max, method=args.method,
+                          ln_tau_step=args.ln_tau_step)
     if ds.attrs["status"] != 0:
         print(f"tnm simulate: warning: the signal does not settle to 0 and 1 inside the grid "
               f"[{args.t_min:g}, {args.t_max:g}] °C (status {ds.attrs['status']}); "
               "widen --t-min/--t-max", file=sys.stderr)
-    with atomic_output(args.out) as tmp:
-        if suffix == ".csv":
-            write_scans_csv(ds, tmp)
-        else:
-            ds.to_netcdf(tmp, engine="h5netcdf")
     print(f"wrote {args.out} ({ds.sizes['cooling_rate']} scans x {ds.sizes['T']} temperatures; "
           f"cycles {ds.attrs['cycle_min_C']:.1f} .. {ds.attrs['cycle_max_C']:.1f} °C)")
 
@@ -129,8 +138,7 @@ def _add_dataset(sub) -> None:
 def _run_dataset(args) -> None:
     from .pipeline.dataset import build_dataset
 
-    if args.workers is not None and args.workers < 1:
-        raise TNMInputError(f"--workers must be at least 1, got {args.workers}")
+    _require_at_least_one(args, "workers")
     path = build_dataset(args.subset, args.profile, args.out, scheduler=args.scheduler,
                          workers=args.workers, progress=not args.quiet)
     print(f"wrote {path}")
@@ -236,8 +244,7 @@ def _add_evaluate(sub) -> None:
 def _run_evaluate(args) -> None:
     from .pipeline.evaluate import evaluate_model
 
-    if args.out.suffix.lower() != ".nc":
-        raise TNMInputError(f"--out must end in .nc, got {args.out.name!r}")
+    _require_suffix(args.out, "--out", ".nc")
     result = evaluate_model(args.model, args.data, args.out)
     print(f"wrote {args.out} ({result.sizes['test_sample']} test samples, "
           f"{int(result['kept'].values.sum())} kept)")
@@ -263,12 +270,13 @@ def _add_distort(sub) -> None:
                    help="baseline tilt in %% of the Cp jump per 100 K (e.g. 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     p.add_argument("--heating-rate", type=float, default=None, metavar="K_PER_MIN",
-                   help="heating rate of a CSV's scans for the lag (default 10; a subset file records its own)")
+                   help=f"heating rate of a CSV's scans for the lag (default {PAPER_HEATING_RATE_K_PER_MIN:g}; "
+                        "a subset file records its own)")
     p.set_defaults(run=_run_distort)
 
 
 def _run_distort(args) -> None:
-    from .instrument import Distortion
+    from .physics.instrument import Distortion
     from .pipeline.distort import distort_file
 
     distortion = Distortion(args.noise_percent / 100.0, args.lag_s, args.tilt_percent_per_100K / 100.0)
@@ -293,10 +301,9 @@ def _add_summary(sub) -> None:
 
 
 def _run_summary(args) -> None:
-    from .pipeline.report import write_summary
+    from .pipeline.summary import write_summary
 
-    if args.out.suffix.lower() != ".json":
-        raise TNMInputError(f"--out must end in .json, got {args.out.name!r}")
+    _require_suffix(args.out, "--out", ".json")
     result = write_summary(args.eval_dir, args.out, comparison_path=args.comparison)
     print(f"wrote {args.out} ({len(result['models'])} models)")
 
@@ -338,8 +345,8 @@ def _run_compare(args) -> None:
     from .pipeline.compare import compare_estimators
     from .study.profile import load_profile
 
-    if args.out.suffix.lower() != ".nc":
-        raise TNMInputError(f"--out must end in .nc, got {args.out.name!r}")
+    _require_suffix(args.out, "--out", ".nc")
+    _require_at_least_one(args, "workers")
     samples = args.least_squares_samples
     if samples is None:
         try:
@@ -347,8 +354,6 @@ def _run_compare(args) -> None:
                 samples = load_profile(str(f.attrs.get("profile", "quick"))).least_squares_samples
         except OSError as exc:
             raise TNMInputError(f"cannot read {args.data}: {exc}") from None
-    if args.workers is not None and args.workers < 1:
-        raise TNMInputError("--workers must be at least 1")
     result = compare_estimators(args.data, dict(args.models), args.out, least_squares_samples=samples,
                                 seed=args.seed, workers=args.workers)
     print(f"wrote {args.out} ({result.sizes['estimator']} methods x {result.sizes['distortion']} distortions "
@@ -375,15 +380,11 @@ def _add_estimator(sub) -> None:
 def _run_estimator(args) -> None:
     import dataclasses
 
-    from .pipeline.wholespace import build_estimator
+    from .pipeline.estimator import build_estimator
     from .study.design import ESTIMATOR
 
-    if args.out.suffix.lower() != ".npz":
-        raise TNMInputError(f"--out must end in .npz, got {args.out.name!r}")
-    for name in ("samples", "epochs", "workers"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise TNMInputError(f"--{name} must be at least 1, got {value}")
+    _require_suffix(args.out, "--out", ".npz")
+    _require_at_least_one(args, "samples", "epochs", "workers")
     spec = dataclasses.replace(ESTIMATOR, train_samples=args.samples or ESTIMATOR.train_samples,
                                epochs=args.epochs or ESTIMATOR.epochs)
     build_estimator(args.out, spec, workers=args.workers)
@@ -409,13 +410,11 @@ def _add_assess(sub) -> None:
 
 
 def _run_assess(args) -> None:
-    from .pipeline.wholespace import assess_estimator
+    from .pipeline.assess import assess_estimator
     from .study.profile import load_profile
 
-    if args.out.suffix.lower() != ".nc":
-        raise TNMInputError(f"--out must end in .nc, got {args.out.name!r}")
-    if args.workers is not None and args.workers < 1:
-        raise TNMInputError("--workers must be at least 1")
+    _require_suffix(args.out, "--out", ".nc")
+    _require_at_least_one(args, "workers")
     profile = load_profile(args.profile)
     result = assess_estimator(args.network, args.out, test_samples=profile.wholespace_test_samples,
                               least_squares_samples=profile.wholespace_least_squares_samples,
@@ -441,16 +440,10 @@ def _add_example(sub) -> None:
 
 
 def _run_example(args) -> None:
-    from .pipeline.measured import example_curves, write_curves_csv
-    from .study.design import LITERATURE_GLASSES
+    from .pipeline.example import write_example
 
-    if args.glass not in LITERATURE_GLASSES:
-        raise TNMInputError(f"unknown glass {args.glass!r}; choose one of {', '.join(LITERATURE_GLASSES)}")
-    if args.out.suffix.lower() != ".csv":
-        raise TNMInputError(f"--out must end in .csv, got {args.out.name!r}")
-    T, columns = example_curves(LITERATURE_GLASSES[args.glass], args.kind, args.seed)
-    with atomic_output(args.out) as tmp:
-        write_curves_csv(tmp, T, columns)
+    _require_suffix(args.out, "--out", ".csv")
+    T, columns = write_example(args.glass, args.kind, args.out, args.seed)
     print(f"wrote {args.out} ({args.glass}, {args.kind}: {len(columns)} scans x {T.size} temperatures)")
 
 
@@ -475,8 +468,8 @@ def _add_fit(sub) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="RESULT.json", help="where the result goes")
     p.add_argument("--cooling-rates", type=_float_list, default=None, metavar="Q1,Q2,...",
                    help="cooling rate (K/min) of each scan column, in column order (default: from the column names)")
-    p.add_argument("--heating-rate", type=float, default=10.0, metavar="K_PER_MIN",
-                   help="heating rate of the scans in K/min (default 10)")
+    p.add_argument("--heating-rate", type=float, default=PAPER_HEATING_RATE_K_PER_MIN, metavar="K_PER_MIN",
+                   help=f"heating rate of the scans in K/min (default {PAPER_HEATING_RATE_K_PER_MIN:g})")
     p.add_argument("--normalize", action="store_true",
                    help="the columns are raw Cp or heat flow: fit glass and liquid lines and convert to Cp^N")
     p.add_argument("--glass-range", type=_range, default=None, metavar="LO,HI",
@@ -496,17 +489,14 @@ def _add_fit(sub) -> None:
 
 
 def _run_fit(args) -> None:
-    import json
     import math
 
-    from .classical import LAG_MAX_S
-    from .estimator import NetworkEstimator
-    from .pipeline.measured import fit_result, normalize_curves, read_curves_csv
+    from .estimation.classical import LAG_MAX_S
+    from .pipeline.fit import fit_file
 
-    if args.out.suffix.lower() != ".json":
-        raise TNMInputError(f"--out must end in .json, got {args.out.name!r}")
-    if args.plot is not None and args.plot.suffix.lower() not in (".html", ".htm"):
-        raise TNMInputError(f"--plot must end in .html, got {args.plot.name!r}")
+    _require_suffix(args.out, "--out", ".json")
+    if args.plot is not None:
+        _require_suffix(args.plot, "--plot", ".html", ".htm")
     if not (math.isfinite(args.heating_rate) and args.heating_rate > 0):
         raise TNMInputError(f"--heating-rate must be a positive number of K/min, got {args.heating_rate}")
     if not (math.isfinite(args.lag_s) and 0 <= args.lag_s <= LAG_MAX_S):
@@ -515,25 +505,18 @@ def _run_fit(args) -> None:
         raise TNMInputError("--glass-range and --liquid-range need --normalize")
     if args.no_refine and args.fit_lag:
         raise TNMInputError("--fit-lag needs the refinement (drop --no-refine)")
-    curves = read_curves_csv(args.curves, args.cooling_rates)
-    if args.normalize:
-        curves = normalize_curves(curves, args.glass_range, args.liquid_range)
-    network = NetworkEstimator.load(args.model)
-    result, model = fit_result(curves, args.heating_rate, network, refine=not args.no_refine,
-                               lag_s=args.lag_s, fit_lag=args.fit_lag)
-    result["input"] = str(args.curves)
-    result["network"] = str(args.model) if args.model else "shipped with tnmlib"
-    with atomic_output(args.out) as tmp:
-        tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    result, curves, model = fit_file(
+        args.curves, args.out, cooling_rates_K_per_min=args.cooling_rates, heating_rate_K_per_min=args.heating_rate,
+        normalize=args.normalize, glass_range_C=args.glass_range, liquid_range_C=args.liquid_range,
+        network_path=args.model, refine=not args.no_refine, lag_s=args.lag_s, fit_lag=args.fit_lag)
     if args.plot is not None:
         from .plots import fit_figure
 
-        figure = fit_figure(curves, model, result)
         with atomic_output(args.plot) as tmp:
-            figure.write_html(tmp, include_plotlyjs=True, full_html=True)
-    stderr = {k: result.get(f"{k}_stderr") for k in ("dh_kJ_per_mol", "ln_A", "x", "beta")}
-    shown = ", ".join(f"{k} = {result[k]:.4g}" + (f" ± {stderr[k]:.2g}" if stderr[k] is not None else "")
-                      for k in stderr)
+            fit_figure(curves, model, result).write_html(tmp, include_plotlyjs=True, full_html=True)
+    shown = ", ".join(f"{p.display_key} = {result[p.display_key]:.4g}"
+                      + (f" ± {stderr:.2g}" if (stderr := result.get(f"{p.display_key}_stderr")) is not None else "")
+                      for p in PARAMETERS)
     print(f"wrote {args.out}: {shown}; T_ref = {result['T_ref_C']:.2f} °C; "
           f"residual rms {result['residual_rms']:.3g} ({result['status']}, {result['seconds']:.2f} s)")
 

@@ -19,16 +19,20 @@ from pathlib import Path
 PACKAGE_ROOT = Path(__file__).resolve().parent
 #: Per stage: files or folders, relative to the package, whose content determines the artifact.
 STAGE_SOURCES = {
-    "data": ("physics", "study/statespace.py", "study/parameters.py", "study/data", "pipeline/dataset.py"),
-    "model": ("learning", "instrument.py"),  # instrument: the distortions of augmented training
+    "data": ("physics", "study/protocol.py", "study/statespace.py", "study/parameters.py", "study/data",
+             "pipeline/dataset.py"),
+    "model": ("learning", "physics/instrument.py"),  # instrument: the distortions of augmented training
     "evaluation": ("pipeline/evaluate.py", "analysis"),
-    "comparison": ("pipeline/compare.py", "classical.py", "instrument.py", "physics", "study/study.yaml",
-                   "analysis/metrics.py"),
-    "estimator": ("estimator.py", "classical.py", "instrument.py", "physics", "study/statespace.py",
-                  "study/study.yaml", "learning/estimator_training.py", "pipeline/wholespace.py"),
-    "wholespace": ("pipeline/wholespace.py", "estimator.py", "classical.py", "instrument.py", "physics",
-                   "study/study.yaml", "analysis/metrics.py"),
+    "comparison": ("pipeline/compare.py", "pipeline/results.py", "estimation/classical.py", "physics",
+                   "study/protocol.py", "study/study.yaml", "analysis/metrics.py"),
+    "estimator": ("estimation/network.py", "estimation/classical.py", "physics", "study/protocol.py",
+                  "study/statespace.py", "study/study.yaml", "learning/estimator_training.py", "pipeline/estimator.py"),
+    "wholespace": ("pipeline/assess.py", "pipeline/estimator.py", "pipeline/results.py", "estimation", "physics",
+                   "study/protocol.py", "study/study.yaml", "analysis/metrics.py"),
 }
+#: Per stage: files inside the folders above that do not make the artifact (a subset file holds
+#: clean scans: the instrument's distortions are applied later, by the stages that use them).
+STAGE_EXCLUDES = {"data": ("physics/instrument.py",)}
 _SUFFIXES = (".py", ".csv", ".yaml", ".npz")
 
 
@@ -41,7 +45,8 @@ def source_files(stage: str) -> list[Path]:
             files += [p for p in path.rglob("*") if p.suffix in _SUFFIXES and "__pycache__" not in p.parts]
         else:
             files.append(path)
-    return sorted(files)
+    excluded = {PACKAGE_ROOT / entry for entry in STAGE_EXCLUDES.get(stage, ())}
+    return sorted(p for p in files if p not in excluded)
 
 
 def source_hash(stage: str) -> str:

@@ -339,7 +339,7 @@ def comparison_figure(table, column: str, title: str) -> go.Figure:
 
 def fit_figure(curves, model: np.ndarray, result: dict, title: str | None = None) -> go.Figure:
     """Data (markers) and fitted model (lines) of every scan, Cp^N against T (°C), with the
-    residuals below.  ``curves``: a :class:`tnmlib.pipeline.measured.Curves` in Cp^N; ``model``:
+    residuals below.  ``curves``: a :class:`tnmlib.estimation.measured.Curves` in Cp^N; ``model``:
     (n_scans, n_T) on the same temperatures; ``result``: the JSON of ``tnm fit``."""
     from plotly.subplots import make_subplots
 

@@ -10,21 +10,42 @@ import sys
 from pathlib import Path
 
 
-def hide_parameters(notebook: Path) -> None:
-    """Tag papermill's parameter cells 'remove-cell' so the book does not show them."""
+#: Output types a reader sees; a glue record (myst-nb's display=False) has only these mime types.
+_GLUE_PREFIX = "application/papermill.record/"
+
+
+def _shows_something(cell) -> bool:
+    """Whether a code cell's outputs show the reader a table, a figure, text or an error."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return True
+        if output.get("output_type") in ("display_data", "execute_result"):
+            if any(not mime.startswith(_GLUE_PREFIX) for mime in output.get("data", {})):
+                return True
+    return False
+
+
+def hide_code(notebook: Path) -> None:
+    """Readers of the HTML see prose, tables and figures: a code cell that shows nothing (parameters,
+    imports, glue) is tagged 'remove-cell'; one that shows a table or figure 'hide-input' (the code
+    folded away under a toggle).  The executed notebook keeps every cell."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
         tags = cell.metadata.setdefault("tags", [])
-        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
-            tags.append("remove-cell")
+        parameters = "parameters" in tags or "injected-parameters" in tags
+        tag = "hide-input" if _shows_something(cell) and not parameters else "remove-cell"
+        if tag not in tags:
+            tags.append(tag)
     nbformat.write(nb, notebook)
 
 
 def finish(notebook: Path, profile: str, model: str | None = None) -> None:
-    """Prepare an executed notebook for the book: hide parameter cells, note the profile, and for a
-    training page title it after its model (the study file's title)."""
+    """Prepare an executed notebook for the book: hide its code (:func:`hide_code`), note the
+    profile, and for a training page title it after its model (the study file's title)."""
     import nbformat
 
     title = None
@@ -32,7 +53,7 @@ def finish(notebook: Path, profile: str, model: str | None = None) -> None:
         from tnmlib.study.design import model_spec
 
         title = f"Training: {model_spec(model).title}"
-    hide_parameters(notebook)
+    hide_code(notebook)
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
@@ -169,7 +190,7 @@ def copy_mathjax(target_dir: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/book.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    fin = sub.add_parser("finish", help="hide parameter cells, note the profile, title a training page")
+    fin = sub.add_parser("finish", help="hide code cells (glue and imports removed, tables and figures kept), note the profile, title a training page")
     fin.add_argument("notebook", type=Path)
     fin.add_argument("--profile", required=True)
     fin.add_argument("--model", default=None)

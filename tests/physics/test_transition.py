@@ -3,7 +3,7 @@ simulator on the same grid, and their areas give the simulator's own Tf'."""
 import numpy as np
 import pytest
 
-from tnmlib.classical import tf_prime_from_scans
+from tnmlib.estimation.classical import tf_prime_from_scans
 from tnmlib.physics.simulate import simulate_chr_batch
 from tnmlib.physics.transition import simulate_transition_scans, transition_range_C
 

@@ -7,11 +7,12 @@ import xarray as xr
 
 from tnmlib.analysis.tables import comparison_table
 from tnmlib.cli import main
-from tnmlib.instrument import Distortion
+from tnmlib.physics.instrument import Distortion
 from tnmlib.learning.model import MCNNConfig, build_model
 from tnmlib.learning.reader import split_indices
-from tnmlib.pipeline.compare import (CONSTANT, LOOKUP, LS_GOOD_START, LS_PRACTITIONER, MOYNIHAN, NOT_RUN,
-                                     compare_estimators, mcnn_method)
+from tnmlib.pipeline.compare import (CONSTANT, LOOKUP, LS_GOOD_START, LS_PRACTITIONER, MOYNIHAN, compare_estimators,
+                                     mcnn_method)
+from tnmlib.pipeline.results import NOT_RUN
 from tnmlib.study.design import THRESHOLDS
 
 TINY = MCNNConfig(filters=(2, 2, 2), dense_units=8, n_interp=100, dropout=0.0)

@@ -93,15 +93,15 @@ def summary(results: dict) -> dict:
         models[name] = {
             "subset": str(ds.attrs.get("subset", "")),
             "mae": mae(ds), "mae_constant": mae(ds, "constant"),
-            "shares": {f"{t.parameter}_{t.below:g}": v for t, v in zip(THRESHOLDS, shares(ds).values())},
-            "shares_constant": {f"{t.parameter}_{t.below:g}": v for t, v in zip(THRESHOLDS, shares(ds, "constant").values())},
+            "shares": {t.key: v for t, v in zip(THRESHOLDS, shares(ds).values())},
+            "shares_constant": {t.key: v for t, v in zip(THRESHOLDS, shares(ds, "constant").values())},
             "test_samples": int(ds.sizes["test_sample"]),
             "left_out": int((~ds["kept"].values).sum()),
             "grid_step_K": float(ds.attrs["grid_step_K"]),
             "points_across_median_width": round(points, 2),
             "resolved": bool(points >= MIN_POINTS_ACROSS_WIDTH),
         }
-    return {"thresholds": {f"{t.parameter}_{t.below:g}": {"parameter": t.parameter, "below": t.below,
+    return {"thresholds": {t.key: {"parameter": t.parameter, "below": t.below,
                                                           "units": BY_NAME[t.parameter].display_units}
                            for t in THRESHOLDS},
             "mae_ratio_targets": MAE_RATIO_TARGETS, "cp_max_limit": CP_MAX_LIMIT, "models": models}
@@ -271,7 +271,7 @@ def comparison_table(ds: xr.Dataset, least_squares_subsample: bool = False,
 
 
 def coverage_table(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
-    """From a whole-space assessment (:func:`tnmlib.pipeline.wholespace.assess_estimator`): per copy
+    """From a whole-space assessment (:func:`tnmlib.pipeline.assess.assess_estimator`): per copy
     and estimator that reports standard errors, the share (%) of kept, successful estimates whose
     truth lies within ``z`` standard errors, per parameter, and the samples counted."""
     import pandas as pd
@@ -296,7 +296,7 @@ def coverage_table(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
 def comparison_summary(ds: xr.Dataset) -> dict:
     """The comparison's rows for ``summary.json``: {"all kept samples" | "least-squares subsample":
     {distortion: {method: {samples, failures_percent, seconds_per_sample, shares {parameter_below: %}}}}}."""
-    keys = {t.label: f"{t.parameter}_{t.below:g}" for t in THRESHOLDS}
+    keys = {t.label: t.key for t in THRESHOLDS}
     result = {}
     for name, subsample in (("all kept samples", False), ("least-squares subsample", True)):
         table = comparison_table(ds, subsample)

@@ -1,7 +1,7 @@
-"""Training of the whole-space estimator's network (:mod:`tnmlib.estimator`) in Keras.
+"""Training of the whole-space estimator's network (:mod:`tnmlib.estimation.network`) in Keras.
 
-The network is a multilayer perceptron on :func:`tnmlib.estimator.network_inputs`; once trained,
-its weights are copied into a :class:`~tnmlib.estimator.NetworkEstimator`, which reads curves in
+The network is a multilayer perceptron on :func:`tnmlib.estimation.network.network_inputs`; once
+trained, its weights are copied into a :class:`~tnmlib.estimation.network.NetworkEstimator`, which reads curves in
 NumPy alone.  Each training sample enters twice: clean, and distorted by instrument noise and lag
 drawn afresh (the refinement corrects what the network reads, but only from inside the basin of
 the right minimum, so the network must not be thrown by a noisy or lagged curve).
@@ -14,8 +14,8 @@ import keras
 import numpy as np
 
 from ..errors import TNMInputError
-from ..estimator import NetworkEstimator, network_inputs, targets_from_params
-from ..instrument import instrument_lag
+from ..estimation.network import NetworkEstimator, network_inputs, targets_from_params
+from ..physics.instrument import instrument_lag
 from ..physics.transition import TransitionScans
 
 #: Hidden layer widths of the default network.
@@ -24,10 +24,12 @@ HIDDEN = (384, 192, 96)
 
 def training_rows(scans: TransitionScans, params: np.ndarray, cooling_rates_K_per_min, heating_rate_K_per_min: float,
                   noise_fraction_max: float = 0.02, lag_s_max: float = 5.0,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs and targets of the network for every sample of ``scans``, clean and once distorted
-    (noise uniform in [0, noise_fraction_max] of the jump, lag uniform in [0, lag_s_max] s).
-    Samples whose inputs cannot be formed are dropped.  Returns (inputs (m, n_inputs), targets (m, 4))."""
+    (noise uniform in [0, noise_fraction_max] of the jump, lag uniform in [0, lag_s_max] s; drawn
+    with ``seed``).  Rows whose inputs cannot be formed are dropped.  Returns (inputs (m,
+    n_inputs), targets (m, 4), the sample of each row (m,)): rows of one sample must stay on one
+    side of a validation split."""
     rng = np.random.default_rng(seed)
     n = scans.cp.shape[0]
     lag = rng.uniform(0.0, lag_s_max, (n, 1, 1))
@@ -46,16 +48,18 @@ def training_rows(scans: TransitionScans, params: np.ndarray, cooling_rates_K_pe
             rows.append(k)
     if not rows:
         raise TNMInputError("no sample gives network inputs")
-    return np.array(inputs), targets_from_params(np.asarray(params)[rows], positions)
+    return np.array(inputs), targets_from_params(np.asarray(params)[rows], positions), np.array(rows)
 
 
-def train_network(inputs: np.ndarray, targets: np.ndarray, cooling_rates_K_per_min, heating_rate_K_per_min: float, *,
-                  hidden: tuple[int, ...] = HIDDEN, epochs: int = 60, batch_size: int = 256,
+def train_network(inputs: np.ndarray, targets: np.ndarray, samples: np.ndarray, cooling_rates_K_per_min,
+                  heating_rate_K_per_min: float, *, hidden: tuple[int, ...] = HIDDEN, epochs: int = 60, batch_size: int = 256,
                   learning_rate: float = 1e-3, validation_share: float = 0.1, seed: int = 0,
                   verbose: int = 0) -> tuple[NetworkEstimator, dict]:
     """Train the MLP on standardised inputs and targets (Adam, mean squared error, the learning rate
-    halved when the validation loss stalls, the best epoch kept).  Returns the estimator and a
-    history dict (loss, val_loss per epoch, seconds)."""
+    halved when the validation loss stalls, the best epoch kept).  ``samples`` (m,): the sample
+    of each row; ``validation_share`` of the samples, chosen with ``seed``, are held out with all
+    their rows.  Returns the estimator and a history dict (loss, val_loss per epoch, seconds,
+    rows and samples on each side)."""
     inputs = np.asarray(inputs, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.float64)
     input_mean, input_std = inputs.mean(axis=0), inputs.std(axis=0)
@@ -64,9 +68,15 @@ def train_network(inputs: np.ndarray, targets: np.ndarray, cooling_rates_K_per_m
     x = ((inputs - input_mean) / input_std).astype(np.float32)
     y = ((targets - target_mean) / target_std).astype(np.float32)
     keras.utils.set_random_seed(seed)
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = max(1, int(round(validation_share * len(x))))
-    val, train = order[:n_val], order[n_val:]
+    samples = np.asarray(samples)
+    if samples.shape != (len(x),):
+        raise TNMInputError(f"expected one sample index per row ({len(x)}), got shape {samples.shape}")
+    unique = np.unique(samples)
+    held_out = np.random.default_rng(seed).permutation(unique)[:max(1, int(round(validation_share * unique.size)))]
+    is_val = np.isin(samples, held_out)
+    val, train = np.nonzero(is_val)[0], np.nonzero(~is_val)[0]
+    if train.size == 0:
+        raise TNMInputError("too few samples to hold some out for validation")
     layers = [keras.Input((x.shape[1],))] + [keras.layers.Dense(width, activation="relu") for width in hidden]
     model = keras.Sequential(layers + [keras.layers.Dense(targets.shape[1])])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
@@ -83,5 +93,6 @@ def train_network(inputs: np.ndarray, targets: np.ndarray, cooling_rates_K_per_m
                                  np.asarray(cooling_rates_K_per_min, dtype=float), float(heating_rate_K_per_min))
     record = {"loss": [float(v) for v in history.history["loss"]],
               "val_loss": [float(v) for v in history.history["val_loss"]], "seconds": seconds,
-              "train_rows": int(train.size), "validation_rows": int(val.size)}
+              "train_rows": int(train.size), "validation_rows": int(val.size),
+              "train_samples": int(unique.size - held_out.size), "validation_samples": int(held_out.size)}
     return estimator, record

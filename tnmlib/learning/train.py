@@ -28,10 +28,11 @@ import numpy as np
 from ..errors import TNMInputError
 from ..fileutil import atomic_output, float_attr, int_attr
 from ..fingerprint import source_hash
-from ..instrument import Augmentation
+from ..physics.instrument import Augmentation
 from ..study.design import AUGMENTATION, PAPER_LOSS_WEIGHTS, SPLIT_SEED, THRESHOLDS, model_spec
 from ..study.parameters import NORM_LOWER, NORM_UPPER, PARAMETER_INDEX, PARAMETERS
 from ..study.profile import load_profile
+from ..study.protocol import PAPER_HEATING_RATE_K_PER_MIN
 from .model import MCNNConfig, build_model, load_model
 from .reader import SubsetReader
 
@@ -56,14 +57,14 @@ def _data_info(path: Path) -> dict:
                     "subset": str(f.attrs["subset"]), "n_samples": int(f["cp"].shape[0]),
                     "n_rates": int(f["cp"].shape[1]), "n_T": int(f["cp"].shape[2]),
                     "t_min_C": float(T[0]), "step_K": float(T[1] - T[0]),
-                    "heating_rate": float_attr(f.attrs.get("heating_rate_K_per_min", 10.0)),
+                    "heating_rate": float_attr(f.attrs.get("heating_rate_K_per_min", PAPER_HEATING_RATE_K_PER_MIN)),
                     "cooling_rates": [float(q) for q in f["cooling_rate"][...]]}
     except OSError as exc:
         raise TNMInputError(f"cannot read subset file {path}: {exc}") from None
 
 
 def _epoch_stream(reader: SubsetReader, first_epoch: int, augmentation: Augmentation | None = None,
-                  step_K: float = 1.0, heating_rate_K_per_min: float = 10.0):
+                  step_K: float | None = None, heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN):
     """Batches epoch after epoch; with ``augmentation``, each sample distorted afresh (seeded per
     epoch, so a resumed run sees the same distortions)."""
     epoch = first_epoch
@@ -279,7 +280,7 @@ class _LearningCurve(keras.callbacks.Callback):
         row = {"step": step, "sample_passes": step * self.batch_size, "epochs": step / self.steps_per_epoch}
         row.update({f"mae_{k}": v for k, v in _as_display(errors.mean(axis=0)).items()})
         for t in THRESHOLDS:
-            row[f"share_{t.parameter}_{t.below:g}"] = float(np.mean(errors[:, PARAMETER_INDEX[t.parameter]]
+            row[f"share_{t.key}"] = float(np.mean(errors[:, PARAMETER_INDEX[t.parameter]]
                                                               < t.below_stored_units))
         new = not self.path.is_file()
         with open(self.path, "a", newline="") as f:

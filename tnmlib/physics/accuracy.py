@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_STEP_K, PAPER_T_MAX_C, PAPER_T_MIN_C
 from .grid import SignalGrid
 from .simulate import simulate_chr_details, simulate_chr_reference
 
 
-def continuous_limit_comparison(dh: float, ln_a: float, x: float, beta: float, *, step: float = 0.1,
-                                t_min: float = -250.0, t_max: float = 1600.0) -> xr.Dataset:
+def continuous_limit_comparison(dh: float, ln_a: float, x: float, beta: float, *, step: float = PAPER_STEP_K,
+                                t_min: float = PAPER_T_MIN_C, t_max: float = PAPER_T_MAX_C) -> xr.Dataset:
     """Cp^N of one parameter set (dh J/mol, ln A) three ways on the grid ``step`` (K): the fast
     simulator (continuous ramp), Eq. 4's staircase with one jump per grid step (the Prony
     recursion; the direct sum gives the same to 1e-4), and the reference of the continuous limit
@@ -33,7 +34,7 @@ def continuous_limit_comparison(dh: float, ln_a: float, x: float, beta: float, *
         {"cp_fast": (dims, fast.cp[0][:, keep], {**attrs, "long_name": "fast simulator (continuous ramp)"}),
          "cp_staircase": (dims, staircase[:, keep], {**attrs, "long_name": f"Eq. 4 staircase, jumps of {step:g} K"}),
          "cp_reference": (dims, reference[0][:, keep], {**attrs, "long_name": "continuous limit (reference)"})},
-        coords={"cooling_rate": ("cooling_rate", [0.5, 1.0, 2.0, 5.0, 10.0, 20.0], {"units": "K/min"}),
+        coords={"cooling_rate": ("cooling_rate", list(PAPER_COOLING_RATES_K_PER_MIN), {"units": "K/min"}),
                 "T": ("T", T[keep], {"units": "degC"})},
         attrs={"dh_J_per_mol": dh, "ln_A": ln_a, "x": x, "beta": beta, "step_K": step,
                "error_fast": float(np.abs(fast.cp[0] - reference[0]).max()),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TNMInputError
+from ..study.protocol import PAPER_STEP_K, PAPER_T_MAX_C, PAPER_T_MIN_C
 from .constants import ZERO_CELSIUS_K
 
 
@@ -14,12 +15,12 @@ from .constants import ZERO_CELSIUS_K
 class SignalGrid:
     """The temperature grid of a signal: t_min_C .. t_max_C (°C) in steps of step_K (K).
 
-    The paper's grid is the default: -250 ... 1600 °C at 0.1 K, 18501 points per scan.
+    The paper's grid (:mod:`tnmlib.study.protocol`) is the default.
     """
 
-    t_min_C: float = -250.0
-    t_max_C: float = 1600.0
-    step_K: float = 0.1
+    t_min_C: float = PAPER_T_MIN_C
+    t_max_C: float = PAPER_T_MAX_C
+    step_K: float = PAPER_STEP_K
 
     def __post_init__(self):
         for name in ("t_min_C", "t_max_C", "step_K"):

@@ -13,11 +13,8 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..errors import TNMInputError
+from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 from .constants import ZERO_CELSIUS_K
-
-#: The paper's Table 1: cooling rates (K/min) of the six CHR cycles; heating is 10 K/min.
-PAPER_COOLING_RATES_K_PER_MIN = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
-PAPER_HEATING_RATE_K_PER_MIN = 10.0
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ from ..errors import TNMInputError
 from . import kernels
 from .constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
 from .grid import SignalGrid
-from .program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN, Program
+from ..study.protocol import (PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN, PAPER_STEP_K,
+                              PAPER_T_MAX_C, PAPER_T_MIN_C)
+from .program import Program
 from .prony import prony_series
 #: Adaptive cycle windows: each heating scan starts within this of 0 and ends within it of 1.
 WINDOW_TOLERANCE = 1e-3
@@ -129,7 +131,7 @@ def prony_tables(betas: np.ndarray):
 
 def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
                          heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
-                         t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
+                         t_min: float = PAPER_T_MIN_C, t_max: float = PAPER_T_MAX_C, step: float = PAPER_STEP_K,
                          cycle_min: float | None = None, cycle_max: float | None = None,
                          method: str = "fast", ln_tau_step: float = LN_TAU_STEP, substeps: int = 1,
                          dtype=np.float64, window_tolerance: float = WINDOW_TOLERANCE,
@@ -199,8 +201,8 @@ def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLI
 
 
 def simulate_chr_reference(params, windows_C, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
-                           heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN, t_min: float = -250.0,
-                           t_max: float = 1600.0, step: float = 0.1, jumps_per_width: float = 100.0,
+                           heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN, t_min: float = PAPER_T_MIN_C,
+                           t_max: float = PAPER_T_MAX_C, step: float = PAPER_STEP_K, jumps_per_width: float = 100.0,
                            peaks=None) -> tuple[np.ndarray, np.ndarray]:
     """The continuous-ramp limit by an independent route: Eq. 4's staircase extrapolated to zero jump.
 
@@ -240,7 +242,7 @@ def simulate_chr_reference(params, windows_C, *, cooling_rates: Sequence[float] 
 
 def simulate_chr_batch(params, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
                        heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
-                       t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
+                       t_min: float = PAPER_T_MIN_C, t_max: float = PAPER_T_MAX_C, step: float = PAPER_STEP_K,
                        cycle_min: float | None = None, cycle_max: float | None = None,
                        method: str = "fast", ln_tau_step: float = LN_TAU_STEP) -> np.ndarray:
     """Cp^N heating scans of many parameter sets, in parallel (numba threads).
@@ -271,7 +273,7 @@ def simulate_chr_batch(params, *, cooling_rates: Sequence[float] = PAPER_COOLING
 def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
                  cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
                  heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN,
-                 t_min: float = -250.0, t_max: float = 1600.0, step: float = 0.1,
+                 t_min: float = PAPER_T_MIN_C, t_max: float = PAPER_T_MAX_C, step: float = PAPER_STEP_K,
                  cycle_min: float | None = None, cycle_max: float | None = None,
                  method: str = "fast", ln_tau_step: float = LN_TAU_STEP) -> xr.Dataset:
     """Cp^N of the heating scans of one parameter set as an xarray Dataset.
@@ -313,7 +315,7 @@ def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
 
 
 def simulate_program(program: Program, dh: float, ln_a: float, x: float, beta: float, *,
-                     step: float = 0.1, method: str = "fast") -> xr.Dataset:
+                     step: float = PAPER_STEP_K, method: str = "fast") -> xr.Dataset:
     """Fictive temperature along any temperature program (one parameter set).
 
     The program is discretised as Eq. 4's staircase (:meth:`Program.discretise`, jumps of at most

@@ -13,13 +13,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
+from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN, PAPER_T_MAX_C, PAPER_T_MIN_C
 from .simulate import check_parameters, simulate_chr_details
 
 #: A scan counts as "in the transition" where it differs from both 0 and 1 by more than this.
 TRANSITION_THRESHOLD = 1e-3
 #: Points of the search grid over the simulator's cycle window.
 _SEARCH_POINTS = 2048
+#: Grid step (K) of the first, coarse simulation over the paper's range that finds each sample's window.
+WINDOW_SEARCH_STEP_K = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def simulate_transition_scans(params, *, cooling_rates: Sequence[float] = PAPER_
     tf_prime = np.empty((n, n_rates))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the narrow grids clip the cycle windows on purpose
-        windows = simulate_chr_details(params, t_min=-250.0, t_max=1600.0, step=1.0, **kwargs).window_C
+        windows = simulate_chr_details(params, t_min=PAPER_T_MIN_C, t_max=PAPER_T_MAX_C, step=WINDOW_SEARCH_STEP_K,
+                                       **kwargs).window_C
         for k, p in enumerate(params):
             lo, hi = windows[k]
             search_step = (hi - lo) / (_SEARCH_POINTS - 1)

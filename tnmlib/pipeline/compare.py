@@ -30,19 +30,17 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from .. import classical
 from ..analysis import metrics
 from ..errors import TNMInputError
-from ..fileutil import atomic_output, float_attr, int_attr
+from ..estimation import classical
+from ..fileutil import float_attr, int_attr
 from ..fingerprint import source_hash
-from ..instrument import distort
 from ..learning.reader import split_indices
+from ..physics.instrument import distort
 from ..study.design import DISTORTIONS, SPLIT_SEED
 from ..study.parameters import PARAMETER_NAMES
-
-#: Status codes in the file (the estimators' statuses; NOT_RUN where a method skipped a sample).
-STATUSES = (classical.OK, classical.NOT_CONVERGED, classical.AT_BOUND, classical.BAD_INPUT, classical.FAILED)
-NOT_RUN = -1
+from ..study.protocol import PAPER_HEATING_RATE_K_PER_MIN
+from .results import STATUSES, EstimateTable, cached_results, load_results, save_results
 CONSTANT, MOYNIHAN, LOOKUP = "constant", "Moynihan", "look-up"
 LS_PRACTITIONER, LS_GOOD_START = "least squares, practitioner's start", "least squares, truth ± 10 %"
 #: The good start: truth scaled by these factors (Δh*, ln A, x, β), 10 % off in each.
@@ -102,19 +100,16 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
     settings = {"distortions": [d.label for d in distortions], "least_squares_samples": least_squares_samples,
                 "seed": seed, "neighbours": LOOKUP_NEIGHBOURS}
     fingerprint = _fingerprint(data_path, model_paths, settings)
-    if out_path.is_file():
-        cached = xr.load_dataset(out_path, engine="h5netcdf")
-        if cached.attrs.get("fingerprint") == fingerprint:
-            if progress:
-                print(f"{out_path} is up to date; nothing to do")
-            return cached
+    cached = cached_results(out_path, fingerprint, progress)
+    if cached is not None:
+        return cached
 
     with h5py.File(data_path, "r") as f:
         if int_attr(f.attrs.get("complete", 0)) != 1:
             raise TNMInputError(f"{data_path} is not a complete subset file")
         T = f["T"][...]
         rates = f["cooling_rate"][...]
-        heating_rate = float_attr(f.attrs.get("heating_rate_K_per_min", 10.0))
+        heating_rate = float_attr(f.attrs.get("heating_rate_K_per_min", PAPER_HEATING_RATE_K_PER_MIN))
         params = np.column_stack([f[name][...] for name in PARAMETER_NAMES])
         cp_max = f["cp_max"][...]
         splits = split_indices(params.shape[0], SPLIT_SEED)
@@ -137,19 +132,9 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
     from ..learning.model import load_model, predict
     networks = {mcnn_method(name): load_model(path) for name, path in model_paths.items()}
     methods = [CONSTANT, *networks, MOYNIHAN, LOOKUP, LS_PRACTITIONER, LS_GOOD_START]
-    n, n_d, n_m = test.size, len(distortions), len(methods)
-    estimate = np.full((n_d, n_m, n, 4), np.nan)
-    status = np.full((n_d, n_m, n), NOT_RUN, dtype=np.int8)
-    seconds = np.full((n_d, n_m, n), np.nan)
-    code = {s: i for i, s in enumerate(STATUSES)}
-
-    def record(k, method, rows, estimates):
-        m = methods.index(method)
-        for row, e in zip(rows, estimates):
-            estimate[k, m, row] = e.params
-            status[k, m, row] = code.get(e.status, code[classical.FAILED])
-            seconds[k, m, row] = e.seconds
-
+    n = test.size
+    results = EstimateTable(len(distortions), methods, n)
+    record = results.record
     for model in networks.values():  # the first call traces and compiles: not part of the cost per sample
         predict(model, cp_test)
     workers = workers or min(2, os.cpu_count() or 1)
@@ -158,16 +143,11 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
         for k, distortion in enumerate(distortions):
             t0 = time.perf_counter()
             cp = distort(cp_test, distortion, step, heating_rate, seed=(seed, k))
-            m = methods.index(CONSTANT)
-            estimate[k, m] = constant
-            status[k, m] = code[classical.OK]
-            seconds[k, m] = 0.0
+            results.record_all(k, CONSTANT, constant, 0.0)
             for method, model in networks.items():
-                m = methods.index(method)
                 start = time.perf_counter()
-                estimate[k, m] = predict(model, cp)
-                seconds[k, m] = (time.perf_counter() - start) / n
-                status[k, m] = code[classical.OK]
+                predicted = predict(model, cp)
+                results.record_all(k, method, predicted, (time.perf_counter() - start) / n)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 record(k, MOYNIHAN, range(n), [classical.moynihan_estimate(c, T, rates) for c in cp])
@@ -185,11 +165,7 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
             pool.shutdown()
 
     result = xr.Dataset(
-        {"estimate": (("distortion", "estimator", "sample", "parameter"), estimate,
-                      {"long_name": "estimated parameters (dh J/mol, ln A, x, beta)"}),
-         "status": (("distortion", "estimator", "sample"), status,
-                    {"long_name": "status code: index into the statuses attribute; -1 not run"}),
-         "seconds": (("distortion", "estimator", "sample"), seconds, {"units": "s", "long_name": "seconds per sample, one core"}),
+        {**results.data_vars("distortion"),
          "true": (("sample", "parameter"), true, {"long_name": "true parameters (dh J/mol, ln A, x, beta)"}),
          "kept": ("sample", kept, {"long_name": f"Cp_max <= {metrics.CP_MAX_LIMIT:g}"}),
          "least_squares_subsample": ("sample", np.isin(np.arange(n), subsample)),
@@ -203,21 +179,6 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
     return result
 
 
-def save_results(result: xr.Dataset, out_path: Path) -> None:
-    """Write a results Dataset to ``out_path`` (netCDF), atomically."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out_path) as tmp:
-        result.to_netcdf(tmp, engine="h5netcdf")
-
-
-def load_results(path: str | Path, what: str = "comparison", target: str = "make comparison (or tnm compare)") -> xr.Dataset:
-    """A finished results file, loaded into memory; a missing one says which ``target`` makes it."""
-    path = Path(path)
-    if not path.is_file():
-        raise TNMInputError(f"no {what} file at {path}: run {target}")
-    return xr.load_dataset(path, engine="h5netcdf")
-
-
 def load_comparison(path: str | Path) -> xr.Dataset:
     """A finished comparison file (``tnm compare``), loaded into memory."""
-    return load_results(path)
+    return load_results(path, "comparison", "make comparison (or tnm compare)")

@@ -1,5 +1,5 @@
 """Distorted copies of scans (``tnm distort``): a subset file or a CSV with noise, instrument lag
-and baseline tilt (:mod:`tnmlib.instrument`), seeded.
+and baseline tilt (:mod:`tnmlib.physics.instrument`), seeded.
 
 A subset file is copied and its ``cp`` replaced block by block; everything else (parameters,
 descriptors, grid) is kept, the distortion is recorded in the attributes, and the file's
@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import TNMInputError
 from ..fileutil import atomic_output, float_attr, int_attr
-from ..instrument import Distortion, distort
+from ..physics.instrument import Distortion, distort
 
 BLOCK_SAMPLES = 1024
 

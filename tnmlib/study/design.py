@@ -9,7 +9,7 @@ from importlib import resources
 import yaml
 
 from ..errors import TNMInputError
-from ..instrument import Augmentation, Distortion
+from ..physics.instrument import Augmentation, Distortion
 from .parameters import BY_NAME
 from .statespace import SUBSETS
 
@@ -42,7 +42,13 @@ class Threshold:
         return self.below * BY_NAME[self.parameter].units_per_display
 
     @property
+    def key(self) -> str:
+        """Short name of the threshold in result files and glue names, e.g. ``x_0.02``, ``dh_10``."""
+        return f"{self.parameter}_{self.below:g}"
+
+    @property
     def label(self) -> str:
+        """Row label of share tables, e.g. ``x: AE < 0.02``, ``Δh*: AE < 10 kJ/mol``."""
         p = BY_NAME[self.parameter]
         units = "" if p.display_units == "1" else f" {p.display_units}"
         return f"{p.label}: AE < {self.below:g}{units}"
@@ -65,8 +71,10 @@ def _load() -> tuple[dict, dict, tuple, float]:
     augmentation = Augmentation(float(a["noise_percent_max"]) / 100, float(a["lag_s_max"]),
                                 float(a["tilt_percent_per_100K_max"]) / 100, float(a["clean_share"]))
     e = raw["estimator"]
-    estimator = EstimatorSpec(int(e["train_samples"]), int(e["points_per_scan"]), int(e["seed"]), int(e["epochs"]),
-                              float(e["noise_percent_max"]) / 100, float(e["lag_s_max"]))
+    estimator = EstimatorSpec(int(e["train_samples"]), int(e["points_per_scan"]), int(e["draw_seed"]),
+                              int(e["distortion_seed"]), int(e["training_seed"]), int(e["epochs"]),
+                              float(e["noise_percent_max"]) / 100, float(e["lag_s_max"]),
+                              float(e["validation_share"]))
     copies = tuple(Distortion(float(d.get("noise_percent", 0)) / 100, float(d.get("lag_s", 0)),
                               float(d.get("tilt_percent_per_100K", 0)) / 100) for d in raw["wholespace_copies"])
     glasses = {str(name): (float(g["dh_kJ_per_mol"]) * 1e3, float(g["ln_A"]), float(g["x"]), float(g["beta"]))
@@ -78,15 +86,20 @@ def _load() -> tuple[dict, dict, tuple, float]:
 @dataclass(frozen=True)
 class EstimatorSpec:
     """How the whole-space estimator's network is trained: samples drawn, points per scan on each
-    sample's own grid, seed, epochs, and the largest noise (fraction of the jump) and lag (s) of
-    the distorted copy of each sample."""
+    sample's own grid, the seeds of the draw, of the distortions and of the training (weights and
+    the validation split, which is by sample), epochs, the largest noise (fraction of the jump)
+    and lag (s) of the distorted copy of each sample, and the share of samples held out for
+    validation."""
 
     train_samples: int
     points_per_scan: int
-    seed: int
+    draw_seed: int
+    distortion_seed: int
+    training_seed: int
     epochs: int
     noise_fraction_max: float
     lag_s_max: float
+    validation_share: float
 
 
 (LOSS_WEIGHTS, MODELS, THRESHOLDS, CP_MAX_LIMIT, (SPLIT_SEED, SPLIT_FRACTIONS), DISTORTIONS,
@@ -96,6 +109,8 @@ class EstimatorSpec:
 #: (dh J/mol, ln A, x, β)} of the glasses `tnm fit` is checked on.
 #: DISTORTIONS: the clean test set and its distorted copies every estimator is compared on (the
 #: first is clean); AUGMENTATION: the distortions drawn while an ``augment`` model trains.
+#: The thresholds by key (``x_0.02``, ...): where the book picks one.
+THRESHOLD_BY_KEY = {t.key: t for t in THRESHOLDS}
 #: Loss weights (Δh*, ln A, x, β) of the paper's Eq. 12.
 PAPER_LOSS_WEIGHTS = LOSS_WEIGHTS["paper"]
 

@@ -13,6 +13,7 @@ import yaml
 
 from ..errors import TNMInputError
 from ..physics.grid import SignalGrid
+from .protocol import PAPER_STEP_K, PAPER_T_MAX_C, PAPER_T_MIN_C
 from .statespace import SUBSETS, Thinning, subset_samples
 
 BUILTIN = ("paper", "quick", "smoke")
@@ -81,8 +82,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raw = yaml.safe_load(text)
         profile = Profile(
             name=str(raw["name"]), description=str(raw.get("description", "")),
-            grid=SignalGrid(float(raw["signal"]["t_min_C"]), float(raw["signal"]["t_max_C"]),
-                            float(raw["signal"]["step_K"])),
+            grid=SignalGrid(float(raw["signal"].get("t_min_C", PAPER_T_MIN_C)),
+                            float(raw["signal"].get("t_max_C", PAPER_T_MAX_C)),
+                            float(raw["signal"].get("step_K", PAPER_STEP_K))),
             thinning=Thinning(int(raw["thinning"]["pair_stride"]), int(raw["thinning"]["xb_stride"])),
             chunk_samples=int(raw["dataset"]["chunk_samples"]),
             epochs=int(raw["training"]["epochs"]), batch_size=int(raw["training"]["batch_size"]),

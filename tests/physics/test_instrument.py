@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tnmlib.errors import TNMInputError
-from tnmlib.instrument import Augmentation, Distortion, add_noise, baseline_tilt, distort, instrument_lag
+from tnmlib.physics.instrument import Augmentation, Distortion, add_noise, baseline_tilt, distort, instrument_lag
 
 
 def _peak(n=4000, step_K=0.05):

@@ -10,9 +10,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from tnmlib.cli import main
 from tnmlib.errors import TNMInputError
 from tnmlib.physics.transition import simulate_transition_scans
-from tnmlib.pipeline.measured import Curves, normalize_curves, read_curves_csv
+from tnmlib.estimation.measured import Curves, normalize_curves
+from tnmlib.pipeline.scans import read_curves_csv
+from tnmlib.study.protocol import PAPER_COOLING_RATES_K_PER_MIN
 
-RATES = [0.5, 1, 2, 5, 10, 20]
+RATES = list(PAPER_COOLING_RATES_K_PER_MIN)
 SE = np.array([356e3, -133.0, 0.52, 0.65])
 
 

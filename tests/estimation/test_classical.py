@@ -3,7 +3,7 @@ are reported as failures rather than raised."""
 import numpy as np
 import pytest
 
-from tnmlib.classical import (BAD_INPUT, OK, least_squares_fit, moynihan_estimate, practitioner_start,
+from tnmlib.estimation.classical import (BAD_INPUT, OK, least_squares_fit, moynihan_estimate, practitioner_start,
                               tf_prime_from_scans)
 from tnmlib.physics.simulate import simulate_chr_details
 
@@ -51,7 +51,7 @@ def test_every_estimator_reports_bad_scans_instead_of_raising(bad):
 
 
 def test_the_lookup_table_finds_a_member_exactly_and_a_neighbour_nearby():
-    from tnmlib.classical import LookupTable
+    from tnmlib.estimation.classical import LookupTable
     from tnmlib.physics.simulate import simulate_chr_batch
 
     grid = np.array([(dh, ln_a, x, b) for dh in (340e3, 356e3, 372e3) for ln_a in (-135.0, -133.0, -131.0)
@@ -70,7 +70,7 @@ def test_the_lookup_table_finds_a_member_exactly_and_a_neighbour_nearby():
 def test_the_transition_window_keeps_the_area_exact(truth):
     """Tf' over the window equals Tf' over the whole grid on clean scans (the window starts in the
     glass and ends in the liquid)."""
-    from tnmlib.classical import transition_window
+    from tnmlib.estimation.classical import transition_window
 
     cp, tf_prime_C = _scans(truth)
     lo, hi = transition_window(cp, T_C)
@@ -81,7 +81,7 @@ def test_the_transition_window_keeps_the_area_exact(truth):
 def test_the_window_shuts_out_a_tilt_far_from_a_narrow_transition():
     """A tilt of 2 % per 100 K moves the whole-grid Tf' of Se-like scans by tens of K, the
     windowed one by a fraction of a kelvin, and Moynihan's Δh* by a few %."""
-    from tnmlib.instrument import baseline_tilt
+    from tnmlib.physics.instrument import baseline_tilt
 
     cp, tf_prime_C = _scans(TRUTHS[0])
     tilted = baseline_tilt(cp, 0.02, 1.0)
@@ -91,13 +91,13 @@ def test_the_window_shuts_out_a_tilt_far_from_a_narrow_transition():
 
 
 def test_a_scan_without_a_transition_gets_the_whole_grid_as_window():
-    from tnmlib.classical import transition_window
+    from tnmlib.estimation.classical import transition_window
 
     assert transition_window(np.zeros((6, T_C.size)), T_C) == (0, T_C.size - 1)
 
 
 def test_a_fitted_lag_is_recovered_with_the_glass_and_without_it_the_fit_is_pulled_away():
-    from tnmlib.instrument import instrument_lag
+    from tnmlib.physics.instrument import instrument_lag
 
     truth = TRUTHS[0]
     cp, _ = _scans(truth)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tnmlib.cli import main
-from tnmlib.pipeline.compare import STATUSES
-from tnmlib.pipeline.wholespace import CONSTANT, NETWORK, PRACTITIONER, REFINED, assess_estimator
+from tnmlib.pipeline.results import STATUSES
+from tnmlib.pipeline.assess import CONSTANT, NETWORK, PRACTITIONER, REFINED, assess_estimator
 
 
 @pytest.fixture(scope="module")

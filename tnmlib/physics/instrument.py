@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import TNMInputError
+from ..errors import TNMInputError
 
 
 @dataclass(frozen=True)

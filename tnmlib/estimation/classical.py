@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
-from .physics.descriptors import peak_descriptors
-from .physics.moynihan import moynihan_dh_J_per_mol
-from .physics.program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
-from .physics.simulate import BETA_MIN, simulate_chr_batch
-from .study.parameters import NORM_LOWER, NORM_UPPER
+from ..physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+from ..physics.descriptors import peak_descriptors
+from ..physics.instrument import instrument_lag
+from ..physics.moynihan import moynihan_dh_J_per_mol
+from ..physics.simulate import BETA_MIN, simulate_chr_batch
+from ..study.parameters import NORM_LOWER, NORM_UPPER
+from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 
 #: Status of an estimate.
 OK, NOT_CONVERGED, AT_BOUND, BAD_INPUT, FAILED = "ok", "not converged", "at bound", "bad input", "failed"
@@ -60,7 +61,7 @@ def _failed(status: str, message: str, t0: float) -> Estimate:
     return Estimate(np.full(4, np.nan), status, time.perf_counter() - t0, message=message)
 
 
-def _check_scans(cp, T_C, rates) -> str:
+def check_scans(cp, T_C, rates) -> str:
     """Empty string if the scans can be read, else why not."""
     cp, T_C = np.asarray(cp, dtype=float), np.asarray(T_C, dtype=float)
     if cp.ndim != 2 or cp.shape[0] != len(rates) or cp.shape[1] != T_C.size or T_C.size < 4:
@@ -131,7 +132,7 @@ def moynihan_estimate(cp, T_C, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER
     """Δh* (J/mol) from Moynihan's relation on the Tf' of the scans; the other parameters NaN."""
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
-    problem = _check_scans(cp, T_C, rates)
+    problem = check_scans(cp, T_C, rates)
     if problem:
         return _failed(BAD_INPUT, problem, t0)
     tf = tf_prime_from_scans(cp, T_C)
@@ -186,7 +187,7 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     scans: along the ridge where Δh* and ln A trade off at a fixed transition temperature, c
     hardly changes, so the two directions are nearly independent.  Each is scaled by its fit
     range.  The model scans pass through a first-order instrument lag of ``lag_s`` seconds
-    (:func:`tnmlib.instrument.instrument_lag`); with ``fit_lag`` the lag is a fifth parameter,
+    (:func:`tnmlib.physics.instrument.instrument_lag`); with ``fit_lag`` the lag is a fifth parameter,
     started at ``lag_s`` and bounded by [0, LAG_MAX_S].  ``tolerance``: scipy's ftol, xtol and gtol.
 
     ``extra`` holds the cost, the lag (s), ``stderr`` of (dh J/mol, ln A, x, β[, lag s]) and their
@@ -196,7 +197,7 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     """
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
-    problem = _check_scans(cp, T_C, rates)
+    problem = check_scans(cp, T_C, rates)
     start = np.asarray(start, dtype=float).ravel()
     if not problem and (start.size != 4 or not np.all(np.isfinite(start))):
         problem = f"the start must be 4 finite numbers, got {start}"
@@ -270,7 +271,6 @@ def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K
     file) the simulator runs on the data's own grid, a value being the bin average over the step
     below it; on an uneven one, on a uniform grid of half the median spacing (at most
     MAX_FINE_POINTS), read at the data's temperatures (bin centres)."""
-    from .instrument import instrument_lag
 
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
     T_C = np.asarray(T_C, dtype=float)
@@ -353,7 +353,7 @@ class LookupTable:
     def estimate(self, cp, T_C, k: int = 5) -> Estimate:
         """The mean parameters of the ``k`` table samples nearest to the scans (n_rates, n_T)."""
         t0 = time.perf_counter()
-        problem = _check_scans(cp, T_C, self.cooling_rates)
+        problem = check_scans(cp, T_C, self.cooling_rates)
         if problem:
             return _failed(BAD_INPUT, problem, t0)
         features = lookup_features(np.asarray(cp, dtype=float)[None], T_C)[0]

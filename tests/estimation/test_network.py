@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tnmlib.errors import TNMInputError
-from tnmlib.estimator import (TAU_REF_S, NetworkEstimator, bin_averages, fit_scans, ln_a_from_t_ref, locate,
+from tnmlib.estimation.network import (TAU_REF_S, NetworkEstimator, bin_averages, fit_scans, ln_a_from_t_ref, locate,
                               network_inputs, params_from_targets, t_ref_K, targets_from_params)
-from tnmlib.instrument import add_noise, instrument_lag
+from tnmlib.physics.instrument import add_noise, instrument_lag
 from tnmlib.physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
 from tnmlib.physics.transition import simulate_transition_scans
 
@@ -136,7 +136,7 @@ def test_a_saved_network_loads_back_and_a_wrong_version_is_refused(network, tmp_
     x = np.random.default_rng(0).normal(size=(3, network.input_mean.size))
     np.testing.assert_allclose(again.forward(x), network.forward(x))
     network.metadata = dict(network.metadata)
-    import tnmlib.estimator as module
+    import tnmlib.estimation.network as module
     old = module.INPUTS_VERSION
     try:
         module.INPUTS_VERSION = old + 1

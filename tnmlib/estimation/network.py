@@ -12,7 +12,7 @@ along the ridge ln A ≈ ln τ_ref − Δh*/(R·T_ref).  Here:
   reading a curve needs no Keras) predicts ln(Δh*·w/(R·T_c²)), the position
   (T_ref − T_c)/w of the temperature T_ref where τ_eq = 100 s, x and β; ln A follows from T_ref;
 - :func:`fit_scans` refines that reading by bounded least squares on the fast simulator
-  (:func:`tnmlib.classical.least_squares_fit`), with an instrument lag given or fitted.
+  (:func:`tnmlib.estimation.classical.least_squares_fit`), with an instrument lag given or fitted.
 
 Training lives in :mod:`tnmlib.learning.estimator_training`; the default network ships in
 ``tnmlib/data/estimator.npz`` and ``make estimator`` rebuilds it.
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import TNMInputError
+from ..physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 from .classical import (BAD_INPUT, FAILED, FIT_LOWER, FIT_UPPER, OK, Estimate, least_squares_fit,
                         practitioner_start, tf_prime_from_scans)
-from .errors import TNMInputError
-from .physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
-from .physics.program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 
 #: The reference relaxation time (s) that defines T_ref: τ_eq(T_ref) = TAU_REF_S.
 TAU_REF_S = 100.0
@@ -233,7 +233,7 @@ def fit_scans(T_C: np.ndarray, cp: np.ndarray, cooling_rates_K_per_min=PAPER_COO
     ``fit_lag`` the start of a fitted one.
 
     ``extra``: "start" (how the start was found), "start_params", "t_ref_C" (where τ_eq = 100 s),
-    and after refinement those of :func:`tnmlib.classical.least_squares_fit` (stderr, correlation,
+    and after refinement those of :func:`tnmlib.estimation.classical.least_squares_fit` (stderr, correlation,
     lag_s, cost); ``seconds`` covers start and refinement."""
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)

@@ -1,0 +1,78 @@
+"""``tnm fit``: TNM parameters with uncertainties from a curves CSV, and the readers of its results.
+
+:func:`fit_file` reads the curves (:func:`tnmlib.pipeline.scans.read_curves_csv`), normalises raw
+Cp when asked (:func:`tnmlib.estimation.measured.normalize_curves`), fits them
+(:func:`tnmlib.estimation.measured.fit_result`) and writes the JSON and, optionally, an offline
+HTML figure (written by the command line, which sits above the plots).  :func:`literature_fit_table` and :func:`fit_overlay` read what ``make fits`` wrote,
+for the book.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TNMInputError
+from ..estimation.measured import Curves, fit_result, model_curves, normalize_curves
+from ..estimation.network import NetworkEstimator
+from ..fileutil import atomic_output
+from ..study.design import LITERATURE_GLASSES
+from ..study.parameters import PARAMETERS
+from .example import EXAMPLE_KINDS
+from .scans import read_curves_csv
+
+
+def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_per_min=None,
+             heating_rate_K_per_min: float, normalize: bool = False, glass_range_C=None, liquid_range_C=None,
+             network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
+             fit_lag: bool = False) -> tuple[dict, Curves, np.ndarray]:
+    """Fit the curves in ``curves_path`` and write the result to ``out_path`` (.json); returns the
+    result, the curves as fitted (Cp^N) and the model's scans on their temperatures (n_scans, n_T)."""
+    curves = read_curves_csv(curves_path, cooling_rates_K_per_min)
+    if normalize:
+        curves = normalize_curves(curves, glass_range_C, liquid_range_C)
+    network = NetworkEstimator.load(network_path)
+    result, model = fit_result(curves, heating_rate_K_per_min, network, refine=refine, lag_s=lag_s, fit_lag=fit_lag)
+    result["input"] = str(curves_path)
+    result["network"] = str(network_path) if network_path else "shipped with tnmlib"
+    with atomic_output(Path(out_path)) as tmp:
+        tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return result, curves, model
+
+
+def literature_fit_table(fits_dir: str | Path) -> "pandas.DataFrame":
+    """The results of ``tnm fit`` on the example files of every literature-like glass and kind in
+    ``fits_dir`` (``<glass>-<kind>.json``, as ``make fits`` writes them) beside the truth: per
+    (glass, kind) and parameter the true value, the fit, its standard error and the error in
+    standard errors; plus the fitted lag, the residual and the fit's seconds."""
+    import pandas as pd
+
+    rows = []
+    for glass, truth in LITERATURE_GLASSES.items():
+        for kind in EXAMPLE_KINDS:
+            path = Path(fits_dir) / f"{glass}-{kind}.json"
+            if not path.is_file():
+                raise TNMInputError(f"no fit result at {path}: run make fits")
+            result = json.loads(path.read_text())
+            for k, parameter in enumerate(PARAMETERS):
+                key = parameter.display_key
+                true = float(parameter.to_display(truth[k]))
+                stderr = result.get(f"{key}_stderr")
+                rows.append({"glass": glass, "kind": kind, "parameter": parameter.axis_label, "true": true,
+                             "fitted": result[key], "stderr": stderr,
+                             "error / stderr": (result[key] - true) / stderr if stderr else np.nan,
+                             "lag (s)": result["lag_s"], "residual rms": result["residual_rms"],
+                             "fit (s)": result["seconds"]})
+    return pd.DataFrame(rows).set_index(["glass", "kind", "parameter"])
+
+
+def fit_overlay(csv_path: str | Path, json_path: str | Path) -> tuple[Curves, np.ndarray, dict]:
+    """Curves (Cp^N, normalised as the fit did), the fitted model's scans on their temperatures and
+    the result, from a CSV and the JSON ``tnm fit`` wrote for it (for :func:`tnmlib.plots.fit_figure`)."""
+    result = json.loads(Path(json_path).read_text())
+    curves = read_curves_csv(csv_path, result["cooling_rates_K_per_min"])
+    if result.get("baselines"):
+        curves = normalize_curves(curves, result["baselines"]["glass_range_C"], result["baselines"]["liquid_range_C"])
+    params = np.array([p.units_per_display * result[p.display_key] for p in PARAMETERS])
+    return curves, model_curves(curves, params, result["heating_rate_K_per_min"], result["lag_s"]), result
