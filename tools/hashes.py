@@ -2,7 +2,8 @@
 
 ``python tools/hashes.py --data-dir data --eval-dir reports/smoke --profile smoke`` prints one line
 per artifact: the SHA-256 (16 hex digits) of the ``cp`` array of every subset file, of the
-predictions (``pred_*``) of every evaluation file and of all its numeric variables.  File
+predictions (``pred_*``) of every evaluation file and of all its numeric variables, and of every
+variable but the seconds of the comparison and assessment files (``comparison.nc``, ``wholespace.nc``).  File
 attributes (fingerprints, paths, versions) are left out on purpose: they may change while the
 numbers may not.
 """
@@ -42,6 +43,14 @@ def main(argv=None) -> int:
         model = path.stem.removeprefix("eval-").removesuffix(f"-{args.profile}")
         print(f"predictions {model:24s} {digest(*(ds[n].values for n in preds))}")
         print(f"evaluation  {model:24s} {digest(*(ds[n].values for n in names))}")
+    for name in ("comparison", "wholespace"):  # the comparison of estimators and the assessment
+        path = args.eval_dir / f"{name}.nc"
+        if path.is_file():
+            ds = xr.load_dataset(path, engine="h5netcdf")
+            # seconds are wall clock, never equal twice; everything an estimator returned is compared
+            names = sorted(v for v in ds.data_vars if v != "seconds"
+                           and (np.issubdtype(ds[v].dtype, np.number) or ds[v].dtype == bool))
+            print(f"results     {name:24s} {digest(*(ds[n].values for n in names))}")
     return 0
 
 

@@ -10,8 +10,9 @@ from tnmlib.estimation.network import (TAU_REF_S, NetworkEstimator, bin_averages
 from tnmlib.physics.instrument import add_noise, instrument_lag
 from tnmlib.physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
 from tnmlib.physics.transition import simulate_transition_scans
+from tnmlib.study.protocol import PAPER_COOLING_RATES_K_PER_MIN
 
-RATES = np.array([0.5, 1, 2, 5, 10, 20.0])
+RATES = np.array(PAPER_COOLING_RATES_K_PER_MIN)
 SE = np.array([356e3, -133.0, 0.52, 0.65])
 HOT_BROAD = np.array([900e3, -120.0, 0.35, 0.4])
 

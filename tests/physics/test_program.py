@@ -4,6 +4,7 @@ import pytest
 from tnmlib import Hold, Program, Ramp, chr_program
 from tnmlib.errors import TNMInputError
 from tnmlib.physics.kernels import chr_history
+from tnmlib.study.protocol import PAPER_COOLING_RATES_K_PER_MIN
 
 
 def test_ramp_discretisation_conserves_temperature_and_time():
@@ -20,7 +21,7 @@ def test_ramp_discretisation_conserves_temperature_and_time():
 
 
 def test_chr_program_matches_the_kernel_history():
-    rates = np.array([0.5, 1, 2, 5, 10, 20.0])
+    rates = np.array(PAPER_COOLING_RATES_K_PER_MIN)
     history = chr_program(-20.0, 80.0, rates, 10.0).discretise(0.1)
     T_K, dT_K, dt_s, heat_start = chr_history(-250.0, 0.1, 2300, 3300, rates / 60.0, 10.0 / 60.0)
     np.testing.assert_allclose(history.T_K, T_K, rtol=0, atol=1e-9)

@@ -10,6 +10,7 @@ from tnmlib.physics.constants import R_J_PER_MOL_K
 from tnmlib.physics.simulate import LN_TAU_STEP, simulate_chr_reference
 from tnmlib.physics.moynihan import moynihan_dh_J_per_mol
 from tnmlib.physics.kernels import STATUS_OK
+from tnmlib.study.protocol import PAPER_COOLING_RATES_K_PER_MIN
 
 from conftest import SE
 
@@ -72,7 +73,7 @@ def test_prony_staircase_matches_the_direct_sum(corner_sets):
     from tnmlib.physics import kernels
     from tnmlib.physics.prony import prony_series
 
-    rates = np.array([0.5, 1, 2, 5, 10, 20]) / 60.0
+    rates = np.array(PAPER_COOLING_RATES_K_PER_MIN) / 60.0
     for dh, ln_a, x, beta in corner_sets[::5]:
         lo, hi = simulate_chr_details([[dh, ln_a, x, beta]], step=0.5).window_C[0]
         idx = int(round((lo + 250) / 0.5)), int(round((hi + 250) / 0.5))

@@ -6,8 +6,8 @@ import pytest
 
 from tnmlib.cli import main
 from tnmlib.learning.model import MCNNConfig, build_model
-from tnmlib.physics.program import PAPER_COOLING_RATES_K_PER_MIN
 from tnmlib.pipeline.predict import BOX_MARGIN
+from tnmlib.study.protocol import PAPER_COOLING_RATES_K_PER_MIN
 
 TINY = MCNNConfig(filters=(2, 2, 2), dense_units=8, n_interp=100, dropout=0.0)
 SMOKE_GRID = {"t_min_C": -250.0, "step_K": 2.0, "n_T": 926, "cooling_rates": list(PAPER_COOLING_RATES_K_PER_MIN)}

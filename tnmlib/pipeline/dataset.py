@@ -35,7 +35,7 @@ from ..errors import TNMInputError, TNMRunError
 from ..fileutil import atomic_output, int_attr
 from ..fingerprint import source_hash
 from ..physics.descriptors import peak_descriptors
-from ..physics.program import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
+from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 from ..study.design import CP_MAX_LIMIT
 from ..study.parameters import BY_NAME, PARAMETER_NAMES
 from ..study.profile import Profile, load_profile
