@@ -55,8 +55,9 @@ G_MODELS := $(foreach m,$(MODEL_SUBSET),$(if $(filter %:G,$(m)),$(firstword $(su
 PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
 	$(foreach m,$(MODEL_NAMES),02_train_$(m).ipynb) 03_evaluate.ipynb 04_surfaces.ipynb 05_reproduce.ipynb \
 	06_discussion.ipynb 07_beyond_part1.ipynb 08_beyond_part2.ipynb)
-PAPERMILL := $(PY) -m papermill --log-output --kernel python3 --cwd .
 TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
+# Every page's execution is timed too (label page:<notebook>): timings.csv says where a build's time goes.
+PAPERMILL = $(TIMED) page:$(notdir $(basename $@)) -- $(PY) -m papermill --log-output --kernel python3 --cwd .
 
 # Compiled XLA programs are kept between processes (JAX's persistent cache): the study's models of
 # one input shape and loss compile once per machine instead of once per model, and so do the tests'.
@@ -114,7 +115,7 @@ models: $(MODELS)  ## only the models of PROFILE
 
 # ---- evaluations: each model on the test split of its subset -------------------------------
 $(REPORTS)/eval-%.nc: models/%-$(PROFILE).keras data/$$(call subset_of,$$*)-$(PROFILE).h5 $(EVAL_SRC) | $(STAMP)
-	$(TNM) evaluate --model $< --data $(word 2,$^) --out $@
+	$(TIMED) evaluate:$* -- $(TNM) evaluate --model $< --data $(word 2,$^) --out $@
 	@touch $@
 
 evaluations: $(EVALS)  ## only the evaluation files of PROFILE
@@ -157,7 +158,7 @@ $(FITS_DIR)/%-raw.json: $(FITS_DIR)/%-raw.csv $(ESTIMATOR) $(PKG_SRC)
 fits: $(FITS)  ## tnm fit on example measurements (clean, noisy and lagged, raw Cp) of the literature-like glasses
 
 $(SUMMARY): $(EVALS) $(COMPARISON) $(EVAL_SRC) | $(STAMP)
-	$(TNM) summary --eval-dir $(REPORTS) --comparison $(COMPARISON) --out $@
+	$(TIMED) summary -- $(TNM) summary --eval-dir $(REPORTS) --comparison $(COMPARISON) --out $@
 
 summary: $(SUMMARY)  ## reports/PROFILE/summary.json: MAE (model and constant), shares, left-out, resolved, comparison
 
@@ -222,7 +223,7 @@ $(BUILD)/_toc.yml: _toc.yml $(STUDY) | $(STAMP)
 
 $(BUILD)/html/index.html: _config.yml $(BUILD)/_toc.yml $(wildcard book/*.md) $(PAGES) \
 		$(STATIC)/plotly.min.js $(STATIC)/mathjax/tex-chtml.js
-	$(BOOK) build --profile $(PROFILE)
+	$(TIMED) html -- $(BOOK) build --profile $(PROFILE)
 	@test -f $@ && touch $@
 
 book: $(BUILD)/html/index.html  ## set-up, simulate, train, evaluate, then the HTML book in _build/PROFILE/html

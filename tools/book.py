@@ -82,6 +82,22 @@ def timed(log: Path, label: str, command: list[str]) -> int:
     return status
 
 
+def stage_seconds(log: Path) -> dict:
+    """Seconds per stage (the label before ':': data, model, page, ...) from a timings CSV, the
+    latest run of each label counted once."""
+    import csv
+
+    last = {}
+    with open(log) as f:
+        for row in csv.DictReader(f):
+            last[row["label"]] = float(row["seconds"])
+    stages: dict = {}
+    for label, seconds in last.items():
+        stage = label.split(":")[0]
+        stages[stage] = stages.get(stage, 0.0) + seconds
+    return dict(sorted(stages.items(), key=lambda item: -item[1]))
+
+
 def toc_path(profile: str) -> Path:
     return Path("_build") / profile / "_toc.yml"
 
@@ -205,7 +221,14 @@ def main(argv=None) -> int:
     t.add_argument("--log", type=Path, required=True)
     t.add_argument("--label", required=True)
     t.add_argument("cmd", nargs=argparse.REMAINDER)
+    sub.add_parser("timings", help="seconds per stage of a build, largest first").add_argument("log", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "timings":
+        stages = stage_seconds(args.log)
+        for stage, seconds in stages.items():
+            print(f"{stage:12s} {seconds:8.1f} s")
+        print(f"{'all':12s} {sum(stages.values()):8.1f} s")
+        return 0
     if args.command == "timed":
         return timed(args.log, args.label, [c for c in args.cmd if c != "--"])
     if args.command == "check-html":
