@@ -85,13 +85,13 @@ $(STUDY_MK): $(STAMP) $(STUDY) tnmlib/study/__main__.py tnmlib/study/design.py
 
 venv: $(STAMP)  ## create .venv and install the package with its test and book extras
 
-test: $(STAMP)  ## the fast test suite, then the whole pipeline on the smoke profile (what CI runs)
-	$(PY) -m pytest -m "not slow"
+test: $(STAMP)  ## the fast test suite (spread over the cores), then the whole pipeline on the smoke profile (what CI runs)
+	$(PY) -m pytest -m "not slow" -n auto
 	$(MAKE) book PROFILE=smoke
 	$(BOOK) check-html --profile smoke
 
 test-slow: $(STAMP)  ## the heavier checks (marked slow)
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow -n auto
 
 bench: $(STAMP)  ## benchmarks: simulator, datasets, model (printed figures)
 	$(PY) -m tnmlib.bench simulate
