@@ -3,9 +3,9 @@
 # book/executed/<profile>, _build/<profile>.
 
 PYTHON ?= python3
-# Independent steps (subset files, models, evaluations, pages) run side by side, one per core;
-# each line of their output stays whole.  `make -j1 ...` runs one step at a time.
-MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2) --output-sync=line
+# Independent steps (subset files, models, evaluations, pages) run side by side, one per core, and
+# print their progress as it comes (interleaved).  `make -j1 ...` runs one step at a time.
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
 PROFILE ?= quick
 VENV := .venv
 PY := $(VENV)/bin/python

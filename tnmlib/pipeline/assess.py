@@ -35,7 +35,7 @@ from ..study.parameters import PARAMETER_NAMES
 from ..study.profile import load_profile
 from ..study.statespace import draw_whole_space
 from .estimator import HEATING, RATES, simulate_in_workers
-from .results import STATUSES, EstimateTable, cached_results, load_results, save_results
+from .results import STATUSES, EstimateTable, cached_results, core_seconds, load_results, save_results
 
 CONSTANT, NETWORK, REFINED, PRACTITIONER = ("constant", "new network", "new network + least squares",
                                             "least squares, practitioner's start")
@@ -45,7 +45,8 @@ _NETWORK_CACHE: dict = {}
 
 
 def _refine_one(job) -> Estimate:
-    """One fit in a worker: (T_C, cp, network path or None, lag_s start, fit_lag)."""
+    """One fit in a worker: (T_C, cp, network path or None, fit_lag); its seconds are the worker's
+    CPU seconds (the network is loaded once per worker, outside them)."""
     T_C, cp, network_path, fit_lag = job
     network = None
     if network_path is not None:
@@ -54,7 +55,7 @@ def _refine_one(job) -> Estimate:
         network = _NETWORK_CACHE[network_path]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_scans(T_C, cp, RATES, HEATING, network=network, fit_lag=fit_lag)
+        return core_seconds(fit_scans, T_C, cp, RATES, HEATING, network=network, fit_lag=fit_lag)
 
 
 def _fingerprint(network_path: Path, g_model: Path | None, settings: dict) -> str:
@@ -124,10 +125,10 @@ def assess_estimator(network_path: str | Path | None, out_path: str | Path, *, t
             results.record_all(c, CONSTANT, constant, 0.0)
             for name, model in models.items():
                 g_cp = distort(g_scans, copy, g_grid.step_K, HEATING, seed=(seed, c))
-                start = time.perf_counter()
+                start = time.process_time()
                 predicted = predict(model, g_cp)
-                results.record_all(c, name, predicted, (time.perf_counter() - start) / n)
-            record(c, NETWORK, range(n), [network.estimate(scans.T_C(k), cp[k], RATES) for k in range(n)])
+                results.record_all(c, name, predicted, (time.process_time() - start) / n)
+            record(c, NETWORK, range(n), [core_seconds(network.estimate, scans.T_C(k), cp[k], RATES) for k in range(n)])
             fit_lag = copy.lag_s > 0
             jobs = [(scans.T_C(k), cp[k], str(network_path), fit_lag) for k in kept_rows]
             record(c, REFINED, kept_rows, list(pool.map(_refine_one, jobs)))

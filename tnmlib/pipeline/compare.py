@@ -40,7 +40,7 @@ from ..physics.instrument import distort
 from ..study.design import DISTORTIONS, SPLIT_SEED
 from ..study.parameters import PARAMETER_NAMES
 from ..study.protocol import PAPER_HEATING_RATE_K_PER_MIN
-from .results import STATUSES, EstimateTable, cached_results, load_results, save_results
+from .results import STATUSES, EstimateTable, cached_results, core_seconds, load_results, save_results
 CONSTANT, MOYNIHAN, LOOKUP = "constant", "Moynihan", "look-up"
 LS_PRACTITIONER, LS_GOOD_START = "least squares, practitioner's start", "least squares, truth ± 10 %"
 #: The good start: truth scaled by these factors (Δh*, ln A, x, β), 10 % off in each.
@@ -54,8 +54,12 @@ def mcnn_method(model_name: str) -> str:
 
 
 def _fit_one(job: tuple) -> classical.Estimate:
-    """One least-squares fit (run in a worker process): (cp, T_C, start or None, rates, heating rate)."""
-    cp, T_C, start, rates, heating_rate = job
+    """One least-squares fit (run in a worker process): (cp, T_C, start or None, rates, heating
+    rate); its seconds are the worker's CPU seconds."""
+    return core_seconds(_fit, *job)
+
+
+def _fit(cp, T_C, start, rates, heating_rate) -> classical.Estimate:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if start is None:
@@ -145,13 +149,13 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
             cp = distort(cp_test, distortion, step, heating_rate, seed=(seed, k))
             results.record_all(k, CONSTANT, constant, 0.0)
             for method, model in networks.items():
-                start = time.perf_counter()
+                start = time.process_time()
                 predicted = predict(model, cp)
-                results.record_all(k, method, predicted, (time.perf_counter() - start) / n)
+                results.record_all(k, method, predicted, (time.process_time() - start) / n)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                record(k, MOYNIHAN, range(n), [classical.moynihan_estimate(c, T, rates) for c in cp])
-                record(k, LOOKUP, range(n), [table.estimate(c, T, LOOKUP_NEIGHBOURS) for c in cp])
+                record(k, MOYNIHAN, range(n), [core_seconds(classical.moynihan_estimate, c, T, rates) for c in cp])
+                record(k, LOOKUP, range(n), [core_seconds(table.estimate, c, T, LOOKUP_NEIGHBOURS) for c in cp])
             if pool is not None:
                 for method, starts in ((LS_PRACTITIONER, [None] * subsample.size),
                                        (LS_GOOD_START, [true[i] * GOOD_START_FACTORS for i in subsample])):

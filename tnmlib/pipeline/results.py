@@ -2,13 +2,16 @@
 
 Per (copy, estimator, sample): the estimate (stored units: dh J/mol, ln A, x, β), a status code
 (an index into :data:`STATUSES`, :data:`NOT_RUN` where a method skipped a sample) and the seconds
-it took on one core; optionally the standard errors and the instrument lag of fits.
+it took on one core — CPU seconds of the process that ran it (:func:`core_seconds`), so that
+steps make runs side by side do not inflate them; optionally the standard errors and the instrument lag of fits.
 :class:`EstimateTable` collects them as the estimators run; :func:`save_results` and
 :func:`load_results` write and read the netCDF file.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import xarray as xr
@@ -22,6 +25,15 @@ STATUSES = (OK, NOT_CONVERGED, AT_BOUND, BAD_INPUT, FAILED)
 #: Status code where a method did not run on a sample.
 NOT_RUN = -1
 _CODE = {s: i for i, s in enumerate(STATUSES)}
+
+
+def core_seconds(estimator: Callable, *args, **kwargs):
+    """Run ``estimator`` (which returns an Estimate) and set the Estimate's seconds to the CPU time
+    this process spent on it: the cost on one core, whatever else runs on the machine."""
+    start = time.process_time()
+    estimate = estimator(*args, **kwargs)
+    estimate.seconds = time.process_time() - start
+    return estimate
 
 
 class EstimateTable:
