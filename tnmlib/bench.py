@@ -198,11 +198,12 @@ def bench_baselines(n_samples: int = 12, table_samples: int = 400, seed: int = 0
     other G samples)."""
     from .estimation.classical import LookupTable, least_squares_fit, moynihan_estimate, practitioner_start
     from .physics.simulate import simulate_chr_batch
+    from .study.parameters import PARAMETER_NAMES
     from .study.profile import load_profile
 
     quick = load_profile("quick")
     grid, samples = quick.grid, quick.samples("G")
-    params = np.column_stack([samples[k] for k in ("dh", "ln_A", "x", "beta")])
+    params = np.column_stack([samples[k] for k in PARAMETER_NAMES])
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(params))
     test, table_rows = params[order[:n_samples]], params[order[n_samples:n_samples + table_samples]]

@@ -137,9 +137,9 @@ def subset_examples_figure(datasets: dict, title: str = "A sample of each subset
             fig.add_trace(go.Scatter(x=T[keep], y=cp[r, keep], mode="lines", showlegend=k == 0,
                                      name=f"{q:g} K/min", line=dict(color=PALETTE[r], width=1.5),
                                      legendgroup=str(q)), row=k // cols + 1, col=k % cols + 1)
-        p = {v: float(ds[v][s]) for v in ("dh", "ln_A", "x", "beta")}
-        fig.layout.annotations[k].text = (f"{name}: Δh*={p['dh'] / 1e3:.0f} kJ/mol, ln A={p['ln_A']:.0f}, "
-                                          f"x={p['x']:.2f}, β={p['beta']:.2f}")
+        shown = (f"{p.label}={float(p.to_display(ds[p.name][s])):.3g}"
+                 + ("" if p.display_units == "1" else f" {p.display_units}") for p in PARAMETERS)
+        fig.layout.annotations[k].text = f"{name}: " + ", ".join(shown)
         fig.layout.annotations[k].font.size = 11
     fig.update_xaxes(title_text="T (°C)")
     fig.update_yaxes(title_text="Cp<sup>N</sup> (1)")
