@@ -125,9 +125,7 @@ def assess_estimator(network_path: str | Path | None, out_path: str | Path, *, t
             results.record_all(c, CONSTANT, constant, 0.0)
             for name, model in models.items():
                 g_cp = distort(g_scans, copy, g_grid.step_K, HEATING, seed=(seed, c))
-                start = time.process_time()
-                predicted = predict(model, g_cp)
-                results.record_all(c, name, predicted, (time.process_time() - start) / n)
+                results.record_batch(c, name, lambda scans: predict(model, scans), g_cp)
             record(c, NETWORK, range(n), [core_seconds(network.estimate, scans.T_C(k), cp[k], RATES) for k in range(n)])
             fit_lag = copy.lag_s > 0
             jobs = [(scans.T_C(k), cp[k], str(network_path), fit_lag) for k in kept_rows]

@@ -149,9 +149,7 @@ def compare_estimators(data_path: str | Path, model_paths: dict, out_path: str |
             cp = distort(cp_test, distortion, step, heating_rate, seed=(seed, k))
             results.record_all(k, CONSTANT, constant, 0.0)
             for method, model in networks.items():
-                start = time.process_time()
-                predicted = predict(model, cp)
-                results.record_all(k, method, predicted, (time.process_time() - start) / n)
+                results.record_batch(k, method, lambda scans: predict(model, scans), cp)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 record(k, MOYNIHAN, range(n), [core_seconds(classical.moynihan_estimate, c, T, rates) for c in cp])
