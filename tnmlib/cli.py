@@ -454,29 +454,102 @@ def _range(text: str) -> tuple[float, float]:
     return values[0], values[1]
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated segment numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one segment number")
+    return values
+
+
+def _add_export_options(p) -> None:
+    """Options of tnm read and tnm fit for instrument exports."""
+    from .estimation.baselines import MIN_WIDTH_K, STEP_TOLERANCE, TOLERANCE
+    from .estimation.measurement import SETTLING_S
+
+    p.add_argument("--min-width-K", dest="min_width_K", type=float, default=MIN_WIDTH_K, metavar="K",
+                   help=f"narrowest glass or liquid range in K (default {MIN_WIDTH_K:g})")
+    p.add_argument("--settling-s", type=float, default=SETTLING_S, metavar="S",
+                   help=f"seconds left out after a heating scan's rate has settled (default {SETTLING_S:g})")
+    p.add_argument("--step-tolerance", type=float, default=STEP_TOLERANCE, metavar="FRACTION",
+                   help=f"flag a scan whose Cp step differs from the median by more (default {STEP_TOLERANCE:g})")
+    p.add_argument("--tolerance", type=float, default=TOLERANCE, metavar="CP_N",
+                   help=f"largest error of Cp^N the lines may cause (default {TOLERANCE:g})")
+    p.add_argument("--scans", type=_int_list, default=None, metavar="N,N,...",
+                   help="fit these heating scans (segment numbers, as tnm read lists them); default: all that pass")
+    p.add_argument("--include-flagged", action="store_true",
+                   help="also fit scans flagged for a Cp step off the median or a bending line")
+
+
+def _export_settings(args):
+    import math
+
+    from .estimation.baselines import BaselineSettings
+
+    for name, value, low in (("--min-width-K", args.min_width_K, 0.5), ("--settling-s", args.settling_s, 0.0),
+                             ("--step-tolerance", args.step_tolerance, 0.0), ("--tolerance", args.tolerance, 0.0)):
+        if not (math.isfinite(value) and value >= low):
+            raise TNMInputError(f"{name} must be a number ≥ {low:g}, got {value}")
+    return BaselineSettings(min_width_K=args.min_width_K, tolerance=args.tolerance, step_tolerance=args.step_tolerance)
+
+
+def _add_read(sub) -> None:
+    p = sub.add_parser(
+        "read", help="what an instrument export holds: segments, achieved rates, scans to fit and why not",
+        description=(
+            "Read a DSC export as delivered (TA TRIOS text/CSV/JSON, NETZSCH Proteus ASCII, Mettler-Toledo "
+            "STARe text; the format is detected from the content) and print a table: each segment as "
+            "programmed and as the sample followed it (rates from the measured temperature), and for "
+            "each heating scan the cooling rate before it, whether tnm fit will use it and why not."),
+        epilog="Example: tnm read run.txt --program-out program.yaml")
+    p.add_argument("export", type=Path, metavar="FILE", help="the instrument export")
+    p.add_argument("--program-out", type=Path, default=None, metavar="PROGRAM.yaml",
+                   help="also write the thermal history the sample followed (YAML; schema in the README)")
+    _add_export_options(p)
+    p.set_defaults(run=_run_read)
+
+
+def _run_read(args) -> None:
+    from .pipeline.read import format_table, read_run, write_program
+
+    if args.program_out is not None:
+        _require_suffix(args.program_out, "--program-out", ".yaml", ".yml")
+    run = read_run(args.export, _export_settings(args), scans=args.scans, include_flagged=args.include_flagged,
+                   settling_s=args.settling_s)
+    print(format_table(run))
+    if args.program_out is not None:
+        write_program(run, args.program_out)
+        print(f"wrote {args.program_out}")
+
+
 def _add_fit(sub) -> None:
     p = sub.add_parser(
-        "fit", help="TNM parameters with uncertainties from measured heating scans (a CSV)",
+        "fit", help="TNM parameters with uncertainties from measured heating scans (an export or a CSV)",
         description=(
-            "Read heating scans from a CSV (a T_C column and one column per scan, any grid, rows in "
-            "any order), estimate Δh*, ln A, x and β with the whole-space network and refine them by "
-            "bounded least squares on the TNM simulator. Column names cp_q<rate> (or any name ending "
-            "in _q<rate>) give the cooling rates in K/min. Writes the parameters, their standard "
-            "errors and correlations, the temperature where τ_eq = 100 s and the residual as JSON."),
-        epilog="Example: tnm fit scans.csv --out fit.json --plot fit.html")
-    p.add_argument("curves", type=Path, metavar="CURVES.csv", help="the heating scans")
+            "Read heating scans from an instrument export (TA TRIOS text/CSV/JSON, NETZSCH Proteus ASCII, "
+            "Mettler-Toledo STARe text: scans, cooling and heating rates from the measured temperature, "
+            "glass and liquid lines per scan; tnm read shows the choices) or from a CSV (a T_C column and "
+            "one column per scan, any grid, rows in any order; column names cp_q<rate> give the cooling "
+            "rates in K/min), estimate Δh*, ln A, x and β with the whole-space network and refine them by "
+            "bounded least squares on the TNM simulator. Writes the parameters, their standard errors "
+            "and correlations, the temperature where τ_eq = 100 s and the residual as JSON."),
+        epilog="Example: tnm fit run.txt --out fit.json --plot fit.html")
+    p.add_argument("curves", type=Path, metavar="FILE", help="the instrument export or curves CSV")
     p.add_argument("--out", type=Path, required=True, metavar="RESULT.json", help="where the result goes")
     p.add_argument("--cooling-rates", type=_float_list, default=None, metavar="Q1,Q2,...",
-                   help="cooling rate (K/min) of each scan column, in column order (default: from the column names)")
-    p.add_argument("--heating-rate", type=float, default=PAPER_HEATING_RATE_K_PER_MIN, metavar="K_PER_MIN",
-                   help=f"heating rate of the scans in K/min (default {PAPER_HEATING_RATE_K_PER_MIN:g})")
+                   help="CSV only: cooling rate (K/min) of each scan column, in column order (default: from the column names)")
+    p.add_argument("--heating-rate", type=float, default=None, metavar="K_PER_MIN",
+                   help=f"CSV only: heating rate of the scans in K/min (default {PAPER_HEATING_RATE_K_PER_MIN:g})")
     p.add_argument("--normalize", action="store_true",
-                   help="the columns are raw Cp or heat flow: fit glass and liquid lines and convert to Cp^N")
+                   help="CSV only: the columns are raw Cp or heat flow: fit glass and liquid lines and convert to Cp^N")
     p.add_argument("--glass-range", type=_range, default=None, metavar="LO,HI",
                    help="with --normalize: °C range of the glass line (default: found below the transition); "
                         "write --glass-range=-20,-5 when LO is negative")
     p.add_argument("--liquid-range", type=_range, default=None, metavar="LO,HI",
                    help="with --normalize: °C range of the liquid line (default: found above the transition)")
+    _add_export_options(p)
     p.add_argument("--model", type=Path, default=None, metavar="ESTIMATOR.npz",
                    help="the network that gives the start (default: the one shipped with tnmlib)")
     p.add_argument("--no-refine", action="store_true", help="report the network's reading without least squares")
@@ -497,7 +570,7 @@ def _run_fit(args) -> None:
     _require_suffix(args.out, "--out", ".json")
     if args.plot is not None:
         _require_suffix(args.plot, "--plot", ".html", ".htm")
-    if not (math.isfinite(args.heating_rate) and args.heating_rate > 0):
+    if args.heating_rate is not None and not (math.isfinite(args.heating_rate) and args.heating_rate > 0):
         raise TNMInputError(f"--heating-rate must be a positive number of K/min, got {args.heating_rate}")
     if not (math.isfinite(args.lag_s) and 0 <= args.lag_s <= LAG_MAX_S):
         raise TNMInputError(f"--lag-s must lie in [0, {LAG_MAX_S:g}] s, got {args.lag_s}")
@@ -508,7 +581,9 @@ def _run_fit(args) -> None:
     result, curves, model = fit_file(
         args.curves, args.out, cooling_rates_K_per_min=args.cooling_rates, heating_rate_K_per_min=args.heating_rate,
         normalize=args.normalize, glass_range_C=args.glass_range, liquid_range_C=args.liquid_range,
-        network_path=args.model, refine=not args.no_refine, lag_s=args.lag_s, fit_lag=args.fit_lag)
+        network_path=args.model, refine=not args.no_refine, lag_s=args.lag_s, fit_lag=args.fit_lag,
+        settings=_export_settings(args), scans=args.scans, include_flagged=args.include_flagged,
+        settling_s=args.settling_s)
     if args.plot is not None:
         from .plots import fit_figure
 
@@ -542,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_estimator(sub)
     _add_assess(sub)
+    _add_read(sub)
     _add_fit(sub)
     _add_example(sub)
     return parser

@@ -3,7 +3,7 @@
 
 :class:`Curves` holds heating scans on an increasing temperature grid (any spacing, covering
 only the transition).  Raw Cp or heat flow becomes Cp^N = (Cp − glass)/(liquid − glass) with
-straight glass and liquid lines fitted below and above the transition (:func:`normalize_curves`);
+straight glass and liquid lines chosen per scan below and above the transition (:func:`normalize_curves`);
 :func:`fit_result` runs the whole-space estimator (:func:`tnmlib.estimation.network.fit_scans`)
 and returns what ``tnm fit`` writes.  Reading and writing files is the pipeline's
 (:mod:`tnmlib.pipeline.scans`).
@@ -18,12 +18,9 @@ import numpy as np
 from ..errors import TNMInputError
 from ..study.parameters import PARAMETERS
 from ..version import __version__
+from .baselines import BaselineSettings, compare_steps, scan_baselines
 from .classical import check_scans, scans_on_grid
 from .network import NetworkEstimator, fit_scans
-
-#: Fewest points in a fitted glass or liquid range.
-MIN_BASELINE_POINTS = 4
-
 
 @dataclass
 class Curves:
@@ -37,80 +34,35 @@ class Curves:
     baselines: dict = field(default_factory=dict)
 
 
-def _line(T, y, lo, hi, what: str) -> np.ndarray:
-    inside = (T >= lo) & (T <= hi)
-    if np.count_nonzero(inside) < MIN_BASELINE_POINTS:
-        raise TNMInputError(f"the {what} range [{lo:g}, {hi:g}] °C holds {np.count_nonzero(inside)} points "
-                            f"(need {MIN_BASELINE_POINTS})")
-    return np.polyfit(T[inside], y[inside], 1)
-
-
-#: The transition starts where the smoothed Cp^N first exceeds this, and ends where it last
-#: differs from 1 by more than this after the peak.
-_EDGE_LEVEL = 0.02
-
-
-def _transition_span(T, cp_n, smooth_points: int) -> tuple[float, float]:
-    """Earliest onset and latest settling (:data:`_EDGE_LEVEL`) over the scans (n_scans, n_T)."""
-    kernel = np.ones(smooth_points) / smooth_points
-    onset, settled = [], []
-    for scan in cp_n:
-        smooth = np.convolve(np.pad(scan, smooth_points // 2, mode="edge"), kernel, mode="valid")[:T.size]
-        risen = np.nonzero(np.abs(smooth) > _EDGE_LEVEL)[0]  # fast-cooled glasses dip below 0 first
-        if risen.size == 0:
-            raise TNMInputError("no glass transition in range: a scan never rises above its glass line")
-        i_peak = int(np.argmax(smooth))
-        near = np.nonzero(np.abs(smooth[i_peak:] - 1.0) > _EDGE_LEVEL)[0]
-        i_settle = i_peak + (int(near[-1]) + 1 if near.size else 0)
-        onset.append(T[risen[0]])
-        settled.append(T[min(i_settle, T.size - 1)])
-    return min(onset), max(settled)
-
-
-def normalize_curves(curves: Curves, glass_range_C=None, liquid_range_C=None) -> Curves:
-    """Raw Cp (or heat flow) -> Cp^N with straight glass and liquid lines (Eq. 3), fitted in the
-    given ranges (°C) or in ranges found below the earliest onset and above the latest settling
-    of the transition (Cp^N within 0.02 of the lines), a tenth of the transition's span away from
-    it, and never more than the outer 15 %% of the data on either side."""
+def normalize_curves(curves: Curves, glass_range_C=None, liquid_range_C=None,
+                     settings: BaselineSettings = BaselineSettings()) -> Curves:
+    """Raw Cp (or heat flow) -> Cp^N with straight glass and liquid lines (Eq. 3), chosen and
+    checked per scan by :func:`tnmlib.estimation.baselines.scan_baselines` (given ranges, °C, are
+    used for every scan).  A scan that cannot be normalised within ``settings.tolerance``, or that
+    is flagged (a bending line, a Cp step off the others' median), stops the call with one line
+    naming its column and the reason: nothing is normalised silently."""
     T, raw = curves.T_C, curves.values
-    span = T[-1] - T[0]
-    glass = glass_range_C or (T[0], T[0] + 0.15 * span)
-    liquid = liquid_range_C or (T[-1] - 0.15 * span, T[-1])
-    for _ in range(3 if glass_range_C is None or liquid_range_C is None else 1):
-        cp_n, lines = _apply_lines(T, raw, glass, liquid)
-        if glass_range_C is not None and liquid_range_C is not None:
-            break
-        onset, settled = _transition_span(T, cp_n, max(1, T.size // 100))
-        margin = 0.1 * (settled - onset)
-        # Only ever shrink the outer ranges: grown towards the transition, a line would take in the
-        # start of a fast-cooled glass's dip below zero and tilt, which moves the onset further.
-        glass = glass_range_C or (T[0], min(glass[1], onset - margin))
-        liquid = liquid_range_C or (max(liquid[0], settled + margin), T[-1])
-        if glass[1] <= glass[0] or liquid[1] <= liquid[0]:
-            raise TNMInputError(f"the curves hold no glass or no liquid clear of the transition "
-                                f"({onset:.1f} .. {settled:.1f} °C): extend the temperature range "
-                                "or give --glass-range and --liquid-range")
-    cp_n, lines = _apply_lines(T, raw, glass, liquid)
-    baselines = {"glass_range_C": [float(v) for v in glass], "liquid_range_C": [float(v) for v in liquid],
-                 "glass_lines": lines[0], "liquid_lines": lines[1]}
+    found = [scan_baselines(T, y, settings, glass_range_C, liquid_range_C) for y in raw]
+    compare_steps(found, settings)
+    for column, baseline in zip(curves.columns, found):
+        if baseline.error is not None:
+            raise TNMInputError(f"scan {column}: {baseline.error}")
+        if baseline.flags:
+            raise TNMInputError(f"scan {column}: {'; '.join(baseline.flags)} (leave it out of the file)")
+    cp_n = np.array([b.cp_n for b in found])
+    baselines = {"per_scan": {column: b.as_dict() for column, b in zip(curves.columns, found)}}
     return Curves(T, cp_n, curves.cooling_rates_K_per_min, curves.columns, baselines)
 
 
-def _apply_lines(T, raw, glass, liquid):
-    if not (glass[0] < glass[1] < liquid[0] < liquid[1]):
-        raise TNMInputError(f"the glass range {list(glass)} must lie below the liquid range {list(liquid)} °C")
-    out, glass_lines, liquid_lines = np.empty_like(raw), [], []
-    for k, y in enumerate(raw):
-        g, l = _line(T, y, *glass, "glass"), _line(T, y, *liquid, "liquid")
-        jump = np.polyval(l, T) - np.polyval(g, T)
-        mid = np.polyval(l, 0.5 * (glass[1] + liquid[0])) - np.polyval(g, 0.5 * (glass[1] + liquid[0]))
-        if not np.all(np.sign(jump) == np.sign(mid)) or mid == 0:
-            raise TNMInputError(f"scan {k + 1}: the glass and liquid lines cross inside the data; "
-                                "check --glass-range and --liquid-range")
-        out[k] = (y - np.polyval(g, T)) / jump
-        glass_lines.append([float(v) for v in g])
-        liquid_lines.append([float(v) for v in l])
-    return out, (glass_lines, liquid_lines)
+def renormalize(curves: Curves, baselines: dict) -> Curves:
+    """Apply stored lines (the ``baselines`` a fit wrote: ``per_scan`` → glass_line, liquid_line)
+    to raw curves again, e.g. to draw a fit."""
+    per_scan = baselines["per_scan"]
+    values = np.empty_like(curves.values)
+    for k, column in enumerate(curves.columns):
+        g, l = per_scan[column]["glass_line"], per_scan[column]["liquid_line"]
+        values[k] = (curves.values[k] - np.polyval(g, curves.T_C)) / (np.polyval(l, curves.T_C) - np.polyval(g, curves.T_C))
+    return Curves(curves.T_C, values, curves.cooling_rates_K_per_min, curves.columns, baselines)
 
 
 def check_curves(curves: Curves) -> None:

@@ -14,26 +14,59 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TNMInputError
-from ..estimation.measured import Curves, fit_result, model_curves, normalize_curves
+from ..estimation.baselines import BaselineSettings
+from ..estimation.measured import Curves, fit_result, model_curves, normalize_curves, renormalize
 from ..estimation.network import NetworkEstimator
 from ..fileutil import atomic_output
 from ..study.design import LITERATURE_GLASSES
 from ..study.parameters import PARAMETERS
 from .example import EXAMPLE_KINDS
+from ..study.protocol import PAPER_HEATING_RATE_K_PER_MIN
+from .exports import read_export
+from .read import read_run, segment_rows
 from .scans import read_curves_csv
 
 
 def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_per_min=None,
-             heating_rate_K_per_min: float, normalize: bool = False, glass_range_C=None, liquid_range_C=None,
-             network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
-             fit_lag: bool = False) -> tuple[dict, Curves, np.ndarray]:
-    """Fit the curves in ``curves_path`` and write the result to ``out_path`` (.json); returns the
-    result, the curves as fitted (Cp^N) and the model's scans on their temperatures (n_scans, n_T)."""
-    curves = read_curves_csv(curves_path, cooling_rates_K_per_min)
-    if normalize:
-        curves = normalize_curves(curves, glass_range_C, liquid_range_C)
+             heating_rate_K_per_min: float | None = None, normalize: bool = False, glass_range_C=None,
+             liquid_range_C=None, network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
+             fit_lag: bool = False, settings: BaselineSettings = BaselineSettings(), scans=None,
+             include_flagged: bool = False, settling_s: float | None = None) -> tuple[dict, Curves, np.ndarray]:
+    """Fit the heating scans in ``curves_path`` — a vendor export (:mod:`tnmlib.pipeline.exports`)
+    or a curves CSV — and write the result to ``out_path`` (.json); returns the result, the curves
+    as fitted (Cp^N) and the model's scans on their temperatures (n_scans, n_T).
+
+    For an export, the scans, their normalisation and cooling rates come from the run
+    (:func:`tnmlib.pipeline.read.read_run`; ``scans``, ``include_flagged``, ``settings``,
+    ``settling_s``), the heating rate from the measured temperature; ``cooling_rates_K_per_min``,
+    ``normalize`` and the ranges are for CSVs only."""
+    run = None
+    if read_export(curves_path) is not None:
+        if cooling_rates_K_per_min is not None or normalize or glass_range_C or liquid_range_C:
+            raise TNMInputError("--cooling-rates, --normalize and the ranges are for curves CSVs: an export's "
+                                "rates come from its measured temperature and every scan is normalised")
+        run = read_run(curves_path, settings, scans=scans, include_flagged=include_flagged, settling_s=settling_s)
+        if run.curves is None:
+            raise TNMInputError(f"{curves_path}: {len(run.chosen)} heating scan(s) can be fitted, need 2 "
+                                "(tnm read shows why the others cannot)")
+        curves, heating_rate_K_per_min = run.curves, run.heating_rate_K_per_min
+    else:
+        if scans is not None or include_flagged:
+            raise TNMInputError("--scans and --include-flagged are for instrument exports, not curves CSVs")
+        curves = read_curves_csv(curves_path, cooling_rates_K_per_min)
+        if normalize:
+            curves = normalize_curves(curves, glass_range_C, liquid_range_C)
+        heating_rate_K_per_min = heating_rate_K_per_min or PAPER_HEATING_RATE_K_PER_MIN
     network = NetworkEstimator.load(network_path)
     result, model = fit_result(curves, heating_rate_K_per_min, network, refine=refine, lag_s=lag_s, fit_lag=fit_lag)
+    if run is not None:
+        result["run"] = {"format": run.measurement.format, "sample": run.measurement.sample,
+                         "sample_mass_mg": run.measurement.sample_mass_mg, "exotherm": run.measurement.exotherm,
+                         "notes": run.measurement.notes, "segments": segment_rows(run),
+                         "scans_fitted": run.chosen,
+                         "baselines": {str(k): b.as_dict() for k, b in run.baselines.items()},
+                         "cp_source": {str(k): v.get("cp_source") for k, v in run.scan_info.items()},
+                         "startup_end_C": {str(k): v.get("startup_end_C") for k, v in run.scan_info.items()}}
     result["input"] = str(curves_path)
     result["network"] = str(network_path) if network_path else "shipped with tnmlib"
     with atomic_output(Path(out_path)) as tmp:
@@ -73,6 +106,6 @@ def fit_overlay(csv_path: str | Path, json_path: str | Path) -> tuple[Curves, np
     result = json.loads(Path(json_path).read_text())
     curves = read_curves_csv(csv_path, result["cooling_rates_K_per_min"])
     if result.get("baselines"):
-        curves = normalize_curves(curves, result["baselines"]["glass_range_C"], result["baselines"]["liquid_range_C"])
+        curves = renormalize(curves, result["baselines"])
     params = np.array([p.units_per_display * result[p.display_key] for p in PARAMETERS])
     return curves, model_curves(curves, params, result["heating_rate_K_per_min"], result["lag_s"]), result

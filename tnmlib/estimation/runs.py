@@ -1,0 +1,178 @@
+"""From a measured run to curves a fit can take: which heating scans, normalised how, after which
+cooling.
+
+:func:`prepare_run` takes a :class:`~tnmlib.estimation.measurement.Measurement`, finds the
+history (:func:`~tnmlib.estimation.measurement.thermal_history`), gives each heating scan its
+Cp with the start-up left out, chooses and checks its glass and liquid lines
+(:mod:`tnmlib.estimation.baselines`), decides which scans can be fitted and says why not for the
+others, and puts the chosen scans' Cp^N on one uniform temperature grid with the rate each was
+cooled at through its glass transition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import TNMInputError
+from .baselines import BaselineSettings, ScanBaseline, compare_steps, scan_baselines
+from .measured import Curves
+from .measurement import (SETTLING_S, Measurement, SegmentSummary, Step, achieved_rate, heating_scan_cp,
+                          segment_kind, thermal_history)
+
+#: Spacing (K) of the grid the chosen scans are averaged onto for the fit.
+GRID_STEP_K = 0.5
+#: Heating scans whose achieved rates differ by more than this fraction cannot share one fit.
+HEATING_RATE_TOLERANCE = 0.05
+
+
+@dataclass
+class PreparedRun:
+    """What ``tnm read`` shows and ``tnm fit`` fits: the history, one summary per segment (with
+    ``fit`` and ``reason`` set for heating scans), each heating scan's baselines, and the chosen
+    scans as Curves (Cp^N; None when fewer than two can be fitted)."""
+
+    measurement: Measurement
+    steps: list[Step]
+    summaries: list[SegmentSummary]
+    baselines: dict[int, ScanBaseline]
+    scan_info: dict[int, dict]
+    curves: Curves | None
+    heating_rate_K_per_min: float | None
+    transition_window_C: tuple[float, float] | None
+
+    @property
+    def chosen(self) -> list[int]:
+        return [s.index for s in self.summaries if s.kind == "heating" and s.fit]
+
+
+def _rate_through(segment, lo_C: float, hi_C: float) -> tuple[float, str]:
+    """Cooling rate (K/min, positive) of a segment through [lo_C, hi_C] °C; where its data end
+    above that window (data off), the rate over its last quarter of rows."""
+    ok = np.isfinite(segment.time_min) & np.isfinite(segment.T_C)
+    t, T = segment.time_min[ok], segment.T_C[ok]
+    inside = (T >= lo_C) & (T <= hi_C)
+    if np.count_nonzero(inside) >= 3 and np.ptp(t[inside]) > 0:
+        return float(-np.polyfit(t[inside], T[inside], 1)[0]), "through the transition"
+    last = slice(max(0, int(0.75 * t.size)), t.size)
+    if t[last].size >= 3 and np.ptp(t[last]) > 0 and T[-1] > hi_C:
+        return float(-np.polyfit(t[last], T[last], 1)[0]), "over its last rows (data end above the transition)"
+    return -achieved_rate(segment), "over the segment"
+
+
+def prepare_run(measurement: Measurement, settings: BaselineSettings = BaselineSettings(), *,
+                scans: list[int] | None = None, include_flagged: bool = False,
+                settling_s: float = SETTLING_S, grid_step_K: float = GRID_STEP_K) -> PreparedRun:
+    """Read the run as described in the module docstring.  ``scans``: the heating scans (segment
+    numbers) to fit — each must be a heating scan with a cooling before it and normalisable, or
+    the call stops with the reason; default: every scan that passes all checks (flagged ones too
+    with ``include_flagged``)."""
+    steps, summaries = thermal_history(measurement)
+    by_index = {s.index: s for s in measurement.segments}
+    heating = [s for s in summaries if s.kind == "heating"]
+    if not heating:
+        raise TNMInputError(f"{measurement.source}: no heating scan (every segment cools or holds)")
+    if scans is not None:
+        unknown = [k for k in scans if k not in {s.index for s in heating}]
+        if unknown:
+            raise TNMInputError(f"--scans {','.join(map(str, unknown))}: not heating scans of this run "
+                                f"(heating scans: {','.join(str(s.index) for s in heating)})")
+    baselines: dict[int, ScanBaseline] = {}
+    info: dict[int, dict] = {}
+    for summary in heating:
+        segment = by_index[summary.index]
+        try:
+            T, cp, info[summary.index] = heating_scan_cp(segment, settling_s)
+        except TNMInputError as exc:
+            baselines[summary.index] = ScanBaseline(error=str(exc).split(": ", 1)[-1])
+            continue
+        baselines[summary.index] = scan_baselines(T, cp, settings)
+        info[summary.index].update(T_C=T, cp=cp)
+    candidates = [s for s in heating if s.cooled_at_K_per_min is not None]
+    compare_steps([baselines[s.index] for s in candidates], settings)
+    windows = [baselines[s.index].transition_C for s in candidates if baselines[s.index].error is None]
+    window = (float(np.median([w[0] for w in windows])), float(np.median([w[1] for w in windows]))) if windows else None
+    _cooling_rates(measurement, summaries, window)
+    for summary in heating:
+        summary.fit, summary.reason = _verdict(summary, baselines[summary.index], include_flagged)
+    if scans is not None:
+        for summary in heating:
+            if summary.index in scans:
+                b = baselines[summary.index]
+                if summary.cooled_at_K_per_min is None or b.error is not None:
+                    raise TNMInputError(f"scan {summary.index} (segment {summary.index}) cannot be fitted: "
+                                        f"{summary.reason}")
+                summary.fit, summary.reason = True, ("chosen with --scans" + (f" despite: {'; '.join(b.flags)}"
+                                                                              if b.flags else ""))
+            elif summary.fit:
+                summary.fit, summary.reason = False, "not among --scans"
+    chosen = [s for s in heating if s.fit]
+    heating_rate = None
+    if chosen:
+        rates = np.array([info[s.index]["rate_K_per_min"] for s in chosen])
+        heating_rate = float(np.mean(rates))
+        if np.ptp(rates) > HEATING_RATE_TOLERANCE * heating_rate:
+            raise TNMInputError(f"the chosen scans were heated at {np.round(rates, 2).tolist()} K/min: one fit needs "
+                                "one heating rate (choose scans with --scans)")
+    curves = _curves(chosen, baselines, info, grid_step_K) if len(chosen) >= 2 else None
+    return PreparedRun(measurement, steps, summaries, baselines, info, curves, heating_rate, window)
+
+
+def _cooling_rates(measurement: Measurement, summaries: list[SegmentSummary], window) -> None:
+    """Set each heating scan's ``cooled_at_K_per_min`` to the rate of the last cooling before it
+    that passed through the transition window (°C), measured there."""
+    by_index = {s.index: s for s in measurement.segments}
+    last = None
+    for summary in summaries:
+        if summary.kind == "cooling":
+            segment = by_index[summary.index]
+            if window is None:
+                last = (summary, -summary.achieved_rate_K_per_min, "over the segment")
+            elif summary.T_start_C > window[1] and min(summary.T_end_C, _programmed_end(segment)) < window[1]:
+                rate, how = _rate_through(segment, window[0], window[1])
+                last = (summary, rate, how)
+                summary.cooled_at_K_per_min = rate
+                summary.reason = f"{rate:.2f} K/min {how}"
+        elif summary.kind == "heating":
+            summary.cooled_at_K_per_min = last[1] if last else None
+            if summary.T_start_C > (window[0] if window else -np.inf):
+                summary.cooled_at_K_per_min = None  # it starts inside or above the transition
+            last = None if summary.T_end_C > (window[1] if window else np.inf) else last
+
+
+def _programmed_end(segment) -> float:
+    end = segment.nominal["end_C"]
+    return np.inf if end is None else end
+
+
+def _verdict(summary: SegmentSummary, baseline: ScanBaseline, include_flagged: bool) -> tuple[bool, str]:
+    if summary.cooled_at_K_per_min is None:
+        return False, "no cooling through the transition before it in the file: its history is unknown"
+    if baseline.error is not None:
+        return False, baseline.error
+    if baseline.flags and not include_flagged:
+        return False, "; ".join(baseline.flags) + " (--include-flagged fits it)"
+    return True, ("; ".join(baseline.flags) + " (included)") if baseline.flags else "ok"
+
+
+def _curves(chosen, baselines, info, grid_step_K) -> Curves:
+    """The chosen scans' Cp^N averaged into bins (T − step, T] of a uniform grid from the highest
+    start of their glass ranges to the lowest end of their liquid ranges: where every scan's
+    lines were checked (beyond them a glass curves, a liquid may crystallise)."""
+    lo = max(float(baselines[s.index].glass_range_C[0]) for s in chosen)
+    hi = min(float(baselines[s.index].liquid_range_C[1]) for s in chosen)
+    grid = lo + grid_step_K * np.arange(1, int(np.floor((hi - lo) / grid_step_K)) + 1)
+    if grid.size < 8:
+        raise TNMInputError(f"the chosen scans share only {hi - lo:.1f} K of temperature: too little to fit")
+    values = np.empty((len(chosen), grid.size))
+    for k, s in enumerate(chosen):
+        T, cp_n = info[s.index]["T_C"], baselines[s.index].cp_n
+        bins = np.searchsorted(grid, T, side="left")  # T in (grid[b-1], grid[b]] -> b
+        valid = (bins < grid.size) & (T > grid[0] - grid_step_K)
+        sums = np.bincount(bins[valid], weights=cp_n[valid], minlength=grid.size)
+        counts = np.bincount(bins[valid], minlength=grid.size)
+        filled = counts > 0
+        values[k] = np.interp(grid, grid[filled], sums[filled] / counts[filled])
+    rates = np.array([s.cooled_at_K_per_min for s in chosen])
+    return Curves(grid, values, rates, [f"segment {s.index}" for s in chosen],
+                  {"per_scan": {str(s.index): baselines[s.index].as_dict() for s in chosen}})
