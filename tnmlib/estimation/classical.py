@@ -177,7 +177,7 @@ MAX_FINE_POINTS = 20_000
 def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
                       heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN,
                       max_evaluations: int = 200, *, lag_s: float = 0.0, fit_lag: bool = False,
-                      tolerance: float = 1e-8) -> Estimate:
+                      tolerance: float = 1e-8, free_lines: bool = False) -> Estimate:
     """Bounded least squares of the scans (n_rates, n_T) on the increasing grid ``T_C`` (°C), from
     ``start`` (dh J/mol, ln A, x, β), on the fast simulator.  On a uniform grid the model is
     simulated on the data's own grid (a value is the bin average over the step below it); on an
@@ -194,6 +194,16 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     ``correlation`` matrix, from the Jacobian at the optimum scaled by the residual variance
     (covariance s²(JᵀJ)⁻¹ with s² = Σr²/(m − n)).  Status: "ok", "not converged" (evaluation
     budget spent), "at bound" (a parameter on its bound), "bad input" or "failed".
+
+    With ``free_lines`` the scans are Cp^N from provisional glass and liquid lines, and each
+    scan's lines are refined with the model: the data are compared with
+    (a₀ + a₁t)(1 − N) + (b₀ + b₁t)N, N the model scan and t = (T − T_mid)/(half the span), the
+    four coefficients per scan solved by linear least squares at every evaluation (variable
+    projection), so the slow rise a glass shows below its transition is the model's, not the
+    line's.  Exact where the provisional lines' gap is constant across the range, and to first
+    order in its change otherwise.  ``extra["lines"]`` holds (a₀, a₁, b₀, b₁) per scan (0, 0,
+    1, 0 when the provisional lines were right) and ``extra["line_t"]`` (T_mid, half span, °C);
+    the standard errors are those of the projected problem (m − n − 4·n_scans degrees of freedom).
     """
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
@@ -239,12 +249,27 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     diff_step = absolute_step / np.maximum(1.0, np.abs(z0))
     evaluations = 0
 
+    line_t = (0.5 * (T_C[0] + T_C[-1]), max(0.5 * (T_C[-1] - T_C[0]), 1e-9))
+    t = (T_C - line_t[0]) / line_t[1]
+
+    def lines_of(model):
+        """Per scan (a0, a1, b0, b1) and the fitted data (n_scans, n_T) of the model scans."""
+        coefs, fitted = np.empty((model.shape[0], 4)), np.empty_like(model)
+        for k, n in enumerate(model):
+            design = np.column_stack([1.0 - n, t * (1.0 - n), n, t * n])
+            coefs[k] = np.linalg.lstsq(design, cp[k], rcond=None)[0]
+            fitted[k] = design @ coefs[k]
+        return coefs, fitted
+
     def residuals(z):
         nonlocal evaluations
         evaluations += 1
         p = from_fit(z)
         p[1] = np.clip(p[1], FIT_LOWER[1], FIT_UPPER[1])
-        return (simulate_on_data(p[:4], p[4] if fit_lag else lag_s) - cp).ravel()
+        model = simulate_on_data(p[:4], p[4] if fit_lag else lag_s)
+        if free_lines:
+            return (lines_of(model)[1] - cp).ravel()
+        return (model - cp).ravel()
 
     try:
         result = least_squares(residuals, z0, bounds=(lower, upper), x_scale=upper - lower,
@@ -257,11 +282,15 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     status = NOT_CONVERGED if result.status == 0 else (AT_BOUND if on_bound else OK)
     if result.status < 0:
         status = FAILED
-    stderr, correlation = _uncertainty(result.jac, result.fun, to_physical)
-    return Estimate(fitted[:4], status, time.perf_counter() - t0, evaluations, result.message,
-                    extra={"cost": float(result.cost), "residual_rms": float(np.sqrt(np.mean(result.fun ** 2))), "lag_s": float(fitted[4]) if fit_lag else float(lag_s),
-                           "t_ref_C": t_ref_K - ZERO_CELSIUS_K, "stderr": stderr.tolist(),
-                           "correlation": correlation.tolist()})
+    stderr, correlation = _uncertainty(result.jac, result.fun, to_physical,
+                                       extra_dof=4 * cp.shape[0] if free_lines else 0)
+    extra = {"cost": float(result.cost), "residual_rms": float(np.sqrt(np.mean(result.fun ** 2))),
+             "lag_s": float(fitted[4]) if fit_lag else float(lag_s), "t_ref_C": t_ref_K - ZERO_CELSIUS_K,
+             "stderr": stderr.tolist(), "correlation": correlation.tolist()}
+    if free_lines:
+        model = simulate_on_data(np.clip(fitted[:4], FIT_LOWER, FIT_UPPER), fitted[4] if fit_lag else lag_s)
+        extra.update(lines=lines_of(model)[0].tolist(), line_t=list(line_t))
+    return Estimate(fitted[:4], status, time.perf_counter() - t0, evaluations, result.message, extra=extra)
 
 
 def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
@@ -299,11 +328,13 @@ def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K
     return model
 
 
-def _uncertainty(jacobian: np.ndarray, residuals: np.ndarray, to_physical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _uncertainty(jacobian: np.ndarray, residuals: np.ndarray, to_physical: np.ndarray,
+                 extra_dof: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Standard errors and correlation matrix of the physical parameters p = to_physical @ z from
-    the Jacobian d r / d z at the optimum: cov_z = s² (JᵀJ)⁺ with s² = Σr² / (m - n)."""
+    the Jacobian d r / d z at the optimum: cov_z = s² (JᵀJ)⁺ with s² = Σr² / (m − n − extra_dof)
+    (``extra_dof``: linear parameters projected out of the residuals)."""
     m, n = jacobian.shape
-    s2 = float(residuals @ residuals) / max(m - n, 1)
+    s2 = float(residuals @ residuals) / max(m - n - extra_dof, 1)
     cov = to_physical @ (s2 * np.linalg.pinv(jacobian.T @ jacobian)) @ to_physical.T
     stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):

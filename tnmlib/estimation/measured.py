@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import TNMInputError
 from ..study.parameters import PARAMETERS
 from ..version import __version__
-from .baselines import BaselineSettings, compare_steps, scan_baselines
+from .baselines import GUARANTEED, BaselineSettings, compare_steps, scan_baselines
 from .classical import check_scans, scans_on_grid
 from .network import NetworkEstimator, fit_scans
 
@@ -35,34 +35,45 @@ class Curves:
 
 
 def normalize_curves(curves: Curves, glass_range_C=None, liquid_range_C=None,
-                     settings: BaselineSettings = BaselineSettings()) -> Curves:
+                     settings: BaselineSettings = GUARANTEED) -> Curves:
     """Raw Cp (or heat flow) -> Cp^N with straight glass and liquid lines (Eq. 3), chosen and
-    checked per scan by :func:`tnmlib.estimation.baselines.scan_baselines` (given ranges, °C, are
-    used for every scan).  A scan that cannot be normalised within ``settings.tolerance``, or that
-    is flagged (a bending line, a Cp step off the others' median), stops the call with one line
-    naming its column and the reason: nothing is normalised silently."""
+    checked per scan by :func:`tnmlib.estimation.baselines.scan_baselines` with
+    ``settings.for_fit()`` (given ranges, °C, are used for every scan).  A scan that cannot be
+    normalised, or that is flagged (a liquid that bends, a Cp step off the others' median),
+    stops the call with one line naming its column and the reason.  Each scan's entry in
+    ``baselines["per_scan"]`` also says (``normalised_alone``) whether the guaranteed
+    normalisation (``settings``) holds for it: "yes", or why not."""
     T, raw = curves.T_C, curves.values
-    found = [scan_baselines(T, y, settings, glass_range_C, liquid_range_C) for y in raw]
-    compare_steps(found, settings)
+    found = [scan_baselines(T, y, settings.for_fit(), glass_range_C, liquid_range_C) for y in raw]
+    compare_steps(found, settings.for_fit())
     for column, baseline in zip(curves.columns, found):
         if baseline.error is not None:
             raise TNMInputError(f"scan {column}: {baseline.error}")
         if baseline.flags:
             raise TNMInputError(f"scan {column}: {'; '.join(baseline.flags)} (leave it out of the file)")
-    cp_n = np.array([b.cp_n for b in found])
-    baselines = {"per_scan": {column: b.as_dict() for column, b in zip(curves.columns, found)}}
-    return Curves(T, cp_n, curves.cooling_rates_K_per_min, curves.columns, baselines)
+    alone = [scan_baselines(T, y, settings, glass_range_C, liquid_range_C) for y in raw]
+    # the fit sees only where every scan's lines were checked
+    fit_range = (max(b.glass_range_C[0] for b in found), min(b.liquid_range_C[1] for b in found))
+    keep = (T >= fit_range[0]) & (T <= fit_range[1])
+    cp_n = np.array([b.cp_n for b in found])[:, keep]
+    baselines = {"per_scan": {column: {**b.as_dict(), "normalised_alone": a.error or "; ".join(a.flags) or "yes"}
+                              for column, b, a in zip(curves.columns, found, alone)},
+                 "fit_range_C": [float(v) for v in fit_range]}
+    return Curves(T[keep], cp_n, curves.cooling_rates_K_per_min, curves.columns, baselines)
 
 
 def renormalize(curves: Curves, baselines: dict) -> Curves:
     """Apply stored lines (the ``baselines`` a fit wrote: ``per_scan`` → glass_line, liquid_line)
     to raw curves again, e.g. to draw a fit."""
     per_scan = baselines["per_scan"]
-    values = np.empty_like(curves.values)
+    lo, hi = baselines["fit_range_C"]
+    keep = (curves.T_C >= lo) & (curves.T_C <= hi)
+    T = curves.T_C[keep]
+    values = np.empty((len(curves.columns), T.size))
     for k, column in enumerate(curves.columns):
         g, l = per_scan[column]["glass_line"], per_scan[column]["liquid_line"]
-        values[k] = (curves.values[k] - np.polyval(g, curves.T_C)) / (np.polyval(l, curves.T_C) - np.polyval(g, curves.T_C))
-    return Curves(curves.T_C, values, curves.cooling_rates_K_per_min, curves.columns, baselines)
+        values[k] = (curves.values[k, keep] - np.polyval(g, T)) / (np.polyval(l, T) - np.polyval(g, T))
+    return Curves(T, values, curves.cooling_rates_K_per_min, curves.columns, baselines)
 
 
 def check_curves(curves: Curves) -> None:
@@ -81,14 +92,17 @@ def check_curves(curves: Curves) -> None:
 
 
 def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEstimator | None, *,
-               refine: bool = True, lag_s: float = 0.0, fit_lag: bool = False) -> tuple[dict, np.ndarray | None]:
-    """Fit the curves; returns the JSON-ready result and the model's scans on the data's grid (None
-    when the fit failed).  Keys: the parameters under their display keys (dh_kJ_per_mol, ln_A, x,
-    beta), each with ``<key>_stderr``; T_ref_C; residual_rms; correlation; lag_s; status; method;
-    start; seconds; the program; version."""
+               refine: bool = True, lag_s: float = 0.0, fit_lag: bool = False,
+               free_lines: bool = False) -> tuple[dict, np.ndarray, Curves]:
+    """Fit the curves; returns the JSON-ready result, the model's scans on the data's grid and the
+    curves as the fit saw them (with ``free_lines``, the data normalised by the refined lines).
+    Keys: the parameters under their display keys (dh_kJ_per_mol, ln_A, x, beta), each with
+    ``<key>_stderr``; T_ref_C; residual_rms; correlation; lag_s; status; method; start; seconds;
+    the program; version; with ``free_lines`` also ``refined_lines``."""
     check_curves(curves)
     estimate = fit_scans(curves.T_C, curves.values, curves.cooling_rates_K_per_min, heating_rate_K_per_min,
-                         network=network, refine=refine, lag_s=lag_s, fit_lag=fit_lag)
+                         network=network, refine=refine, lag_s=lag_s, fit_lag=fit_lag,
+                         free_lines=free_lines and refine)
     if not np.all(np.isfinite(estimate.params)):
         raise TNMInputError(f"the fit failed ({estimate.status}): {estimate.message}")
     result: dict = {}
@@ -98,6 +112,9 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
         result[f"{parameter.display_key}_stderr"] = (float(parameter.to_display(stderr[k])) if stderr else None)
     names = [p.display_key for p in PARAMETERS] + (["lag_s"] if fit_lag else [])
     model = model_curves(curves, estimate.params, heating_rate_K_per_min, estimate.extra.get("lag_s", lag_s))
+    refined = None
+    if "lines" in estimate.extra:
+        curves, refined = _refined(curves, estimate.extra["lines"], estimate.extra["line_t"])
     residual = model - curves.values
     result.update({
         "T_ref_C": estimate.extra.get("t_ref_C"),
@@ -120,9 +137,26 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
         "n_temperatures": int(curves.T_C.size),
         "T_range_C": [float(curves.T_C[0]), float(curves.T_C[-1])],
         "baselines": curves.baselines or None,
+        "refined_lines": refined,
         "tnmlib_version": __version__,
     })
-    return result, model
+    return result, model, curves
+
+
+def _refined(curves: Curves, lines, line_t) -> tuple[Curves, dict]:
+    """The data normalised by the lines the fit refined: (y − α)/(β − α) with α = a₀ + a₁t and
+    β = b₀ + b₁t per scan (:func:`tnmlib.estimation.classical.least_squares_fit`)."""
+    t = (curves.T_C - line_t[0]) / line_t[1]
+    values = np.empty_like(curves.values)
+    for k, (a0, a1, b0, b1) in enumerate(lines):
+        alpha, beta = a0 + a1 * t, b0 + b1 * t
+        values[k] = (curves.values[k] - alpha) / (beta - alpha)
+    described = {
+        "definition": "per scan, the provisional Cp^N y was fitted as (a0 + a1 t)(1 - N) + (b0 + b1 t) N with N "
+                      "the model and t = (T - T_mid)/half_span; (0, 0, 1, 0) leaves the provisional lines as they were",
+        "T_mid_C": float(line_t[0]), "half_span_K": float(line_t[1]),
+        "per_scan": {column: [float(v) for v in coefs] for column, coefs in zip(curves.columns, lines)}}
+    return Curves(curves.T_C, values, curves.cooling_rates_K_per_min, curves.columns, curves.baselines), described
 
 
 def _finite(matrix) -> list:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TNMInputError
-from .baselines import BaselineSettings, ScanBaseline, compare_steps, scan_baselines
+from .baselines import GUARANTEED, BaselineSettings, ScanBaseline, compare_steps, scan_baselines
 from .measured import Curves
 from .measurement import (SETTLING_S, Measurement, SegmentSummary, Step, achieved_rate, heating_scan_cp,
                           segment_kind, thermal_history)
@@ -29,8 +29,11 @@ HEATING_RATE_TOLERANCE = 0.05
 @dataclass
 class PreparedRun:
     """What ``tnm read`` shows and ``tnm fit`` fits: the history, one summary per segment (with
-    ``fit`` and ``reason`` set for heating scans), each heating scan's baselines, and the chosen
-    scans as Curves (Cp^N; None when fewer than two can be fitted)."""
+    ``fit`` and ``reason`` set for heating scans), each heating scan's provisional lines (which the
+    fit takes, :meth:`~tnmlib.estimation.baselines.BaselineSettings.for_fit`), ``scan_info``
+    (rate, start-up end, Cp source, and ``alone``: "yes" when the guaranteed normalisation
+    holds too, else why not), and the chosen scans as Curves (provisional Cp^N; None when fewer than two can be
+    fitted)."""
 
     measurement: Measurement
     steps: list[Step]
@@ -60,7 +63,7 @@ def _rate_through(segment, lo_C: float, hi_C: float) -> tuple[float, str]:
     return -achieved_rate(segment), "over the segment"
 
 
-def prepare_run(measurement: Measurement, settings: BaselineSettings = BaselineSettings(), *,
+def prepare_run(measurement: Measurement, settings: BaselineSettings = GUARANTEED, *,
                 scans: list[int] | None = None, include_flagged: bool = False,
                 settling_s: float = SETTLING_S, grid_step_K: float = GRID_STEP_K) -> PreparedRun:
     """Read the run as described in the module docstring.  ``scans``: the heating scans (segment
@@ -86,10 +89,12 @@ def prepare_run(measurement: Measurement, settings: BaselineSettings = BaselineS
         except TNMInputError as exc:
             baselines[summary.index] = ScanBaseline(error=str(exc).split(": ", 1)[-1])
             continue
-        baselines[summary.index] = scan_baselines(T, cp, settings)
-        info[summary.index].update(T_C=T, cp=cp)
+        # the fit takes a practitioner's lines; whether the guaranteed normalisation holds is reported
+        baselines[summary.index] = scan_baselines(T, cp, settings.for_fit())
+        alone = scan_baselines(T, cp, settings)
+        info[summary.index].update(T_C=T, cp=cp, alone=alone.error or "; ".join(alone.flags) or "yes")
     candidates = [s for s in heating if s.cooled_at_K_per_min is not None]
-    compare_steps([baselines[s.index] for s in candidates], settings)
+    compare_steps([baselines[s.index] for s in candidates], settings.for_fit())
     windows = [baselines[s.index].transition_C for s in candidates if baselines[s.index].error is None]
     window = (float(np.median([w[0] for w in windows])), float(np.median([w[1] for w in windows]))) if windows else None
     _cooling_rates(measurement, summaries, window)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TNMInputError
-from ..estimation.baselines import BaselineSettings
+from ..estimation.baselines import GUARANTEED, BaselineSettings
 from ..estimation.measured import Curves, fit_result, model_curves, normalize_curves, renormalize
 from ..estimation.network import NetworkEstimator
 from ..fileutil import atomic_output
@@ -30,8 +30,9 @@ from .scans import read_curves_csv
 def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_per_min=None,
              heating_rate_K_per_min: float | None = None, normalize: bool = False, glass_range_C=None,
              liquid_range_C=None, network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
-             fit_lag: bool = False, settings: BaselineSettings = BaselineSettings(), scans=None,
-             include_flagged: bool = False, settling_s: float | None = None) -> tuple[dict, Curves, np.ndarray]:
+             fit_lag: bool = False, settings: BaselineSettings = GUARANTEED, scans=None,
+             include_flagged: bool = False, settling_s: float | None = None,
+             refine_lines: bool = False) -> tuple[dict, Curves, np.ndarray]:
     """Fit the heating scans in ``curves_path`` — a vendor export (:mod:`tnmlib.pipeline.exports`)
     or a curves CSV — and write the result to ``out_path`` (.json); returns the result, the curves
     as fitted (Cp^N) and the model's scans on their temperatures (n_scans, n_T).
@@ -39,7 +40,11 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     For an export, the scans, their normalisation and cooling rates come from the run
     (:func:`tnmlib.pipeline.read.read_run`; ``scans``, ``include_flagged``, ``settings``,
     ``settling_s``), the heating rate from the measured temperature; ``cooling_rates_K_per_min``,
-    ``normalize`` and the ranges are for CSVs only."""
+    ``normalize`` and the ranges are for CSVs only.  ``settings``: the guaranteed normalisation's
+    (:mod:`tnmlib.estimation.baselines`); the fit's lines use ``settings.for_fit()``, and each
+    scan's JSON entry says whether the guaranteed one holds too.  ``refine_lines``: refine each
+    scan's lines with the model (variable projection; see
+    :func:`tnmlib.estimation.classical.least_squares_fit`)."""
     run = None
     if read_export(curves_path) is not None:
         if cooling_rates_K_per_min is not None or normalize or glass_range_C or liquid_range_C:
@@ -55,10 +60,13 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
             raise TNMInputError("--scans and --include-flagged are for instrument exports, not curves CSVs")
         curves = read_curves_csv(curves_path, cooling_rates_K_per_min)
         if normalize:
-            curves = normalize_curves(curves, glass_range_C, liquid_range_C)
+            curves = normalize_curves(curves, glass_range_C, liquid_range_C, settings=settings)
         heating_rate_K_per_min = heating_rate_K_per_min or PAPER_HEATING_RATE_K_PER_MIN
     network = NetworkEstimator.load(network_path)
-    result, model = fit_result(curves, heating_rate_K_per_min, network, refine=refine, lag_s=lag_s, fit_lag=fit_lag)
+    if refine_lines and not (run is not None or normalize):
+        raise TNMInputError("--refine-lines needs lines to refine: an export, or a CSV with --normalize")
+    result, model, curves = fit_result(curves, heating_rate_K_per_min, network, refine=refine, lag_s=lag_s,
+                                       fit_lag=fit_lag, free_lines=refine_lines)
     if run is not None:
         result["run"] = {"format": run.measurement.format, "sample": run.measurement.sample,
                          "sample_mass_mg": run.measurement.sample_mass_mg, "exotherm": run.measurement.exotherm,
@@ -66,6 +74,7 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
                          "scans_fitted": run.chosen,
                          "baselines": {str(k): b.as_dict() for k, b in run.baselines.items()},
                          "cp_source": {str(k): v.get("cp_source") for k, v in run.scan_info.items()},
+                         "normalised_alone": {str(k): v.get("alone") for k, v in run.scan_info.items()},
                          "startup_end_C": {str(k): v.get("startup_end_C") for k, v in run.scan_info.items()}}
     result["input"] = str(curves_path)
     result["network"] = str(network_path) if network_path else "shipped with tnmlib"

@@ -7,14 +7,14 @@ from pathlib import Path
 import yaml
 
 from ..errors import TNMInputError
-from ..estimation.baselines import BaselineSettings
+from ..estimation.baselines import GUARANTEED, BaselineSettings
 from ..estimation.measurement import program_document
 from ..estimation.runs import PreparedRun, prepare_run
 from ..fileutil import atomic_output
 from .exports import read_export
 
 
-def read_run(path: str | Path, settings: BaselineSettings = BaselineSettings(), *, scans=None,
+def read_run(path: str | Path, settings: BaselineSettings = GUARANTEED, *, scans=None,
              include_flagged: bool = False, settling_s: float | None = None) -> PreparedRun:
     """Read a vendor export and prepare it (:func:`tnmlib.estimation.runs.prepare_run`)."""
     measurement = read_export(path)
@@ -38,6 +38,7 @@ def segment_rows(run: PreparedRun) -> list[dict]:
             else round(s.cooled_at_K_per_min, 3),
             "fit": s.fit if s.kind == "heating" else None,
             "reason": s.reason if s.kind == "heating" else (s.reason or ""),
+            "normalised_alone": run.scan_info.get(s.index, {}).get("alone") if s.kind == "heating" else None,
         })
     return rows
 
