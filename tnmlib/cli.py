@@ -480,7 +480,7 @@ def _add_export_options(p) -> None:
     p.add_argument("--scans", type=_int_list, default=None, metavar="N,N,...",
                    help="fit these heating scans (segment numbers, as tnm read lists them); default: all that pass")
     p.add_argument("--include-flagged", action="store_true",
-                   help="also fit scans flagged for a Cp step off the median or a bending line")
+                   help="also fit scans flagged for a Cp step off the median or a bending liquid line")
 
 
 def _export_settings(args):
@@ -550,6 +550,8 @@ def _add_fit(sub) -> None:
     p.add_argument("--liquid-range", type=_range, default=None, metavar="LO,HI",
                    help="with --normalize: °C range of the liquid line (default: found above the transition)")
     _add_export_options(p)
+    p.add_argument("--refine-lines", action="store_true",
+                   help="refine each scan's glass and liquid lines together with the model (export or --normalize)")
     p.add_argument("--model", type=Path, default=None, metavar="ESTIMATOR.npz",
                    help="the network that gives the start (default: the one shipped with tnmlib)")
     p.add_argument("--no-refine", action="store_true", help="report the network's reading without least squares")
@@ -583,7 +585,7 @@ def _run_fit(args) -> None:
         normalize=args.normalize, glass_range_C=args.glass_range, liquid_range_C=args.liquid_range,
         network_path=args.model, refine=not args.no_refine, lag_s=args.lag_s, fit_lag=args.fit_lag,
         settings=_export_settings(args), scans=args.scans, include_flagged=args.include_flagged,
-        settling_s=args.settling_s)
+        settling_s=args.settling_s, refine_lines=args.refine_lines)
     if args.plot is not None:
         from .plots import fit_figure
 

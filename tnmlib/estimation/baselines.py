@@ -225,6 +225,10 @@ def scan_baselines(T_C: np.ndarray, cp: np.ndarray, settings: BaselineSettings =
                 glass = glass if glass_range_C else _trim(T, y, glass, "glass", probe, settings)
                 liquid = liquid if liquid_range_C else _trim(T, y, liquid, "liquid", probe, settings)
     out.glass_range_C, out.liquid_range_C = glass, liquid
+    if transition[1] >= T[-1] - 2 * settings.min_width_K and liquid[1] - liquid[0] < settings.min_width_K:
+        out.error = ("Cp does not settle on a liquid line after the transition within the data "
+                     "(crystallised, or the scan ends too soon)")
+        return out
     for name, (lo, hi) in (("glass", glass), ("liquid", liquid)):
         if hi - lo < settings.min_width_K:
             where = "below the transition" if name == "glass" else "above the transition"
@@ -367,7 +371,8 @@ def _lines(T, y, glass, liquid):
     if g is None or l is None:
         which = "glass" if g is None else "liquid"
         rng = glass if g is None else liquid
-        return f"no glass transition found: the {which} range {_fmt(rng)} °C holds too few points for a line"
+        return (f"no glass transition found (the {which} range {_fmt(rng)} °C it implies holds too few points "
+                "for a line)")
     return g, l
 
 

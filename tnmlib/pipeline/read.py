@@ -51,16 +51,19 @@ def format_table(run: PreparedRun) -> str:
             + (f"; exotherm {m.exotherm}" if m.exotherm else ""),
             *[f"  note: {n}" for n in m.notes]]
     lines = [f"{'seg':>3}  {'kind':<10} {'nominal':>8} {'achieved':>9} {'from °C':>8} {'to °C':>7} {'points':>6} "
-             f"{'cooled at':>9}  {'fit':<4} reason / title"]
+             f"{'cooled at':>9}  {'fit':<4} {'alone':<5} reason / title"]
     for r in segment_rows(run):
         nominal = "-" if r["nominal_K_per_min"] is None else f"{r['nominal_K_per_min']:g}"
         cooled = "" if r["cooled_at_K_per_min"] is None else f"{r['cooled_at_K_per_min']:.2f}"
         fit = "" if r["fit"] is None else ("yes" if r["fit"] else "no")
+        alone = "" if r["normalised_alone"] is None else ("yes" if r["normalised_alone"] == "yes" else "no")
         why = r["reason"] if r["kind"] == "heating" else r["title"] + (f" ({r['reason']})" if r["reason"] else "")
         lines.append(f"{r['segment']:>3}  {r['kind']:<10} {nominal:>8} {r['achieved_K_per_min']:>9.2f} "
-                     f"{r['T_start_C']:>8.1f} {r['T_end_C']:>7.1f} {r['points']:>6} {cooled:>9}  {fit:<4} {why}")
+                     f"{r['T_start_C']:>8.1f} {r['T_end_C']:>7.1f} {r['points']:>6} {cooled:>9}  {fit:<4} {alone:<5} {why}")
     tail = [f"rates in K/min (achieved: from the measured temperature); {len(run.chosen)} heating scans to fit: "
-            f"{', '.join(map(str, run.chosen)) or 'none'}"]
+            f"{', '.join(map(str, run.chosen)) or 'none'}",
+            "alone: whether the scan's own lines give Cp^N within the tolerance without the model "
+            "(tnm fit's JSON says why not)"]
     if run.transition_window_C:
         tail.append(f"glass transition on heating between {run.transition_window_C[0]:.1f} and "
                     f"{run.transition_window_C[1]:.1f} °C (median onset and settling)")
