@@ -76,8 +76,10 @@ def read_mettler(path: Path, text: str) -> Measurement:
         hf = -hf
         notes.append("STARe convention exo up: Value negated so that endothermic is positive")
     program = T_C if "Tr" not in col else to_celsius(table[:, col["Tr"]], unit["Tr"], where)
+    if np.any(~np.isfinite(time_min)) or np.any(~np.isfinite(program)):
+        raise TNMInputError(f"{path}: empty time or temperature fields in the curve values")
+    # cut on the program temperature (it turns cleanly), then give each segment the measured one
     segments = split_by_direction(time_min, program, hf)
-    # the segments were cut on the program temperature; each keeps the measured one
     start = 0
     for s in segments:
         n = s.T_C.size

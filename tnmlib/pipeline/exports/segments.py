@@ -1,4 +1,5 @@
-"""Segments for exports that mark none: cut where the measured temperature turns."""
+"""Segments for exports that mark none: cut where time jumps (data off) and where the temperature
+turns (heating, cooling, hold)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,36 +7,51 @@ import numpy as np
 from ...estimation.measurement import HOLD_RATE_K_PER_MIN, Segment
 from .common import segment_from_columns
 
+#: Runs of one direction shorter than this (min) are merged into their neighbours.
+MIN_RUN_MIN = 0.2
 
-def split_by_direction(time_min: np.ndarray, T_C: np.ndarray, heat_flow_W_per_g: np.ndarray,
-                       cp_J_per_gK: np.ndarray | None = None, window_min: float = 0.2) -> list[Segment]:
-    """Segments (heating, cooling or hold) of one continuous record: the sign of the rate, smoothed
-    over ``window_min``, with runs shorter than that merged into their neighbours; or where time
-    jumps (data off)."""
-    ok = np.isfinite(time_min) & np.isfinite(T_C)
-    t, T = time_min[ok], T_C[ok]
-    if t.size < 3:
-        return [segment_from_columns(1, "", time_min, T_C, heat_flow_W_per_g, cp_J_per_gK)]
-    dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
-    points = max(1, int(round(window_min / max(dt, 1e-9))))
-    rate = np.gradient(T, t) if np.all(np.diff(t) > 0) else np.zeros_like(T)
+
+def _direction_cuts(t: np.ndarray, T: np.ndarray) -> list[int]:
+    """Indices (within one gap-free piece) where the direction of T changes for good."""
+    if t.size < 3 or not np.all(np.diff(t) > 0):
+        return []
+    dt = float(np.median(np.diff(t)))
+    points = max(1, int(round(MIN_RUN_MIN / max(dt, 1e-9))))
+    rate = np.gradient(T, t)
     kernel = np.ones(points) / points
     smooth = np.convolve(np.pad(rate, points // 2, mode="edge"), kernel, mode="valid")[:T.size]
-    state = np.where(smooth > HOLD_RATE_K_PER_MIN * 4, 1, np.where(smooth < -HOLD_RATE_K_PER_MIN * 4, -1, 0))
-    jump = np.concatenate([[False], np.diff(t) > 5 * max(dt, 1e-9)])
-    cuts = [0]
+    level = 4 * HOLD_RATE_K_PER_MIN
+    state = np.where(smooth > level, 1, np.where(smooth < -level, -1, 0))
+    cuts, current = [], state[0]
     for i in range(1, t.size):
-        if jump[i] or (state[i] != state[cuts[-1]] and np.all(state[i:i + points] == state[i])):
+        if state[i] != current and np.all(state[i:i + points] == state[i]):
             cuts.append(i)
-    cuts.append(t.size)
-    rows = np.nonzero(ok)[0]
-    hf = heat_flow_W_per_g[ok]
+            current = state[i]
+    return cuts
+
+
+def split_by_direction(time_min: np.ndarray, T_C: np.ndarray, heat_flow_W_per_g: np.ndarray,
+                       cp_J_per_gK: np.ndarray | None = None) -> list[Segment]:
+    """Segments of one record (rows in time order): a new one where time jumps by more than five
+    median sampling intervals, and where the smoothed rate changes sign for at least
+    :data:`MIN_RUN_MIN`."""
+    ok = np.isfinite(time_min) & np.isfinite(T_C)
+    t, T, hf = time_min[ok], T_C[ok], heat_flow_W_per_g[ok]
     cp = cp_J_per_gK[ok] if cp_J_per_gK is not None else None
+    if t.size < 3:
+        return [segment_from_columns(1, "", t, T, hf, cp)]
+    steps = np.diff(t)
+    dt = float(np.median(steps[steps > 0])) if np.any(steps > 0) else 1.0
+    jumps = (np.nonzero(steps > 5 * dt)[0] + 1).tolist()
+    bounds = [0, *jumps, t.size]
+    cuts: list[int] = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        cuts.append(a)
+        cuts.extend(a + c for c in _direction_cuts(t[a:b], T[a:b]))
+    cuts.append(t.size)
     segments = []
     for a, b in zip(cuts[:-1], cuts[1:]):
-        if b - a < 2:
-            continue
-        segments.append(segment_from_columns(len(segments) + 1, "", t[a:b], T[a:b], hf[a:b],
-                                             None if cp is None else cp[a:b]))
-    del rows
+        if b - a >= 2:
+            segments.append(segment_from_columns(len(segments) + 1, "", t[a:b], T[a:b], hf[a:b],
+                                                 None if cp is None else cp[a:b]))
     return segments
