@@ -48,20 +48,23 @@ def synthetic_run(rates_K_per_min=(10.0, 40.0, 5.0, 1.0), params=OTP_LIKE, heati
 
     def heating(title, cooled_at, crystallise=False):
         nonlocal t
-        T = np.arange(T_LOW_C, T_HIGH_C + 1e-9, heating_step_K)
+        T_grid = np.arange(T_LOW_C, T_HIGH_C + 1e-9, heating_step_K)
         cp_n = simulate_chr_batch(params[None], cooling_rates=[cooled_at], heating_rate=HEATING_K_PER_MIN,
-                                  t_min=T[0], t_max=T[-1], step=heating_step_K)[0, 0]
+                                  t_min=T_grid[0], t_max=T_grid[-1], step=heating_step_K)[0, 0]
+        elapsed = (T_grid - T_grid[0]) / HEATING_K_PER_MIN
+        time = t + elapsed
+        # the sample lags the program at the start (time constant 0.1 min), as the real exports do
+        T = T_grid - (HEATING_K_PER_MIN * 0.1 * (1.0 - np.exp(-elapsed / 0.1)) if startup else 0.0)
         glass, liquid = _cp_line(T)
-        cp = glass + (liquid - glass) * cp_n
+        cp = glass + (liquid - glass) * np.interp(T, T_grid, cp_n)
         if crystallise:
             cp = cp - 0.4 * np.clip((T + 12.0) / 12.0, 0, None) ** 2  # the liquid falls as it crystallises
-        time = t + (T - T[0]) / HEATING_K_PER_MIN
         hf = cp * HEATING_K_PER_MIN / 60.0
         cp_col = cp.copy()
         if startup:
-            ramp = np.clip((T - T[0]) / 4.0, 0.0, 1.0)  # the first 4 K: the heat flow builds up
-            hf = hf * ramp - 0.05 * np.exp(-(T - T[0]) / 1.0)
-            cp_col = np.where(T - T[0] < 0.6, 0.0, np.where(T - T[0] < 2.0, -0.5, cp_col))
+            ramp = np.clip(elapsed / 0.4, 0.0, 1.0)  # the heat flow builds up over the first 0.4 min
+            hf = hf * ramp - 0.05 * np.exp(-elapsed / 0.1)
+            cp_col = np.where(elapsed < 0.06, 0.0, np.where(elapsed < 0.2, -0.5, cp_col))
         segments.append(RunSegment(title, time, T, hf, cp_col))
         t = time[-1] + 1.0  # a minute's hold, data off
 

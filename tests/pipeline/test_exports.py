@@ -1,0 +1,152 @@
+"""Instrument exports read as delivered: every format's fixture gives the same run, the format is
+found from the content, units and exotherm direction are applied, and the real TRIOS exports in
+../shared/data/trios (when present) give the segment tables and fits the closing note reports."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tnmlib.cli import main
+from tnmlib.errors import TNMInputError
+from tnmlib.pipeline.exports import ACCEPTED, read_export
+from tnmlib.pipeline.read import format_table, read_run, segment_rows
+
+FIXTURES = Path(__file__).parent.parent / "data" / "exports"
+FORMATS = {"trios.txt": "TA TRIOS text export", "trios.csv": "TA TRIOS CSV export",
+           "trios.json": "TA TRIOS JSON export", "netzsch.txt": "NETZSCH Proteus ASCII export",
+           "mettler.txt": "Mettler-Toledo STARe text export"}
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "trios"
+
+
+def fixture(name: str) -> Path:
+    return FIXTURES / f"synthetic_otp_{name}"
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_each_format_is_detected_and_gives_the_same_run(name):
+    run = read_run(fixture(name))
+    assert run.measurement.format == FORMATS[name]
+    kinds = [s.kind for s in run.summaries]
+    assert kinds == ["heating", "cooling"] * 4 + ["heating"]
+    assert run.chosen == [3, 5, 7, 9]
+    cooled = [round(s.cooled_at_K_per_min, 1) for s in run.summaries if s.index in run.chosen]
+    assert cooled == [10.0, 22.0, 5.0, 1.0]  # 40 K/min programmed, 22 followed
+    reference = read_run(fixture("trios.txt")).curves
+    assert run.curves.values.shape == reference.values.shape
+    np.testing.assert_allclose(run.curves.values, reference.values, atol=0.01)
+    assert run.heating_rate_K_per_min == pytest.approx(10.0, rel=1e-3)
+
+
+def test_units_and_exotherm_are_applied_and_noted():
+    csv = read_export(fixture("trios.csv"))  # heat flow in mW, time in s, exotherm up
+    txt = read_export(fixture("trios.txt"))
+    assert csv.exotherm == "up" and any("negated" in n for n in csv.notes)
+    assert any("sample mass" in n for n in csv.notes)
+    np.testing.assert_allclose(csv.segments[2].heat_flow_W_per_g, txt.segments[2].heat_flow_W_per_g, atol=2e-4)
+    np.testing.assert_allclose(csv.segments[2].time_min, txt.segments[2].time_min, atol=1e-3)
+
+
+def test_heat_flow_in_milliwatts_without_a_mass_is_refused(tmp_path):
+    text = fixture("trios.csv").read_text().replace("Sample Mass,5 mg", "Comment,none")
+    path = tmp_path / "no-mass.csv"
+    path.write_text(text)
+    with pytest.raises(TNMInputError, match="needs the sample mass"):
+        read_export(path)
+
+
+def test_an_unknown_file_gets_one_line_naming_the_accepted_formats(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("just some text\n1 2 3\n")
+    with pytest.raises(TNMInputError) as info:
+        read_export(path)
+    message = str(info.value)
+    assert "\n" not in message and all(f in message for f in ACCEPTED)
+
+
+def test_a_curves_csv_is_left_to_the_csv_reader(tmp_path):
+    path = tmp_path / "curves.csv"
+    path.write_text("T_C,cp_q10,cp_q20\n" + "\n".join(f"{t},{0},{0}" for t in range(20)) + "\n")
+    assert read_export(path) is None
+    assert main(["read", str(path)]) == 2
+
+
+def test_tnm_read_prints_the_table_and_writes_the_program(tmp_path, capsys):
+    out = tmp_path / "program.yaml"
+    assert main(["read", str(fixture("trios.txt")), "--program-out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "achieved" in printed and "4 heating scans to fit: 3, 5, 7, 9" in printed
+    program = yaml.safe_load(out.read_text())
+    assert program["schema"] == "tnmlib thermal program 1"
+    assert {s["kind"] for s in program["steps"]} == {"ramp", "hold"}
+    assert any(s["source"].startswith("bridged") for s in program["steps"])
+    assert [h["cooled_at_K_per_min"] for h in program["heating_scans"] if h["fit"]] == pytest.approx([10, 22, 5, 1], abs=0.05)
+
+
+def test_scans_are_chosen_and_bad_choices_named(tmp_path, capsys):
+    run = read_run(fixture("trios.txt"), scans=[5, 9])
+    assert run.chosen == [5, 9]
+    assert main(["read", str(fixture("trios.txt")), "--scans", "2"]) == 2
+    assert "not heating scans" in capsys.readouterr().err
+    assert main(["read", str(fixture("trios.txt")), "--scans", "1"]) == 2
+    assert "history is unknown" in capsys.readouterr().err
+
+
+def test_tnm_fit_takes_an_export_and_reports_the_run(tmp_path):
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(fixture("netzsch.txt")), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["run"]["format"] == "NETZSCH Proteus ASCII export"
+    assert result["run"]["scans_fitted"] == [3, 5, 7, 9]
+    assert result["cooling_rates_K_per_min"] == pytest.approx([10, 22, 5, 1], abs=0.05)
+    assert set(result["run"]["normalised_alone"]) == {"1", "3", "5", "7", "9"}
+    # practitioner's lines on a run whose glass starts 35 K below the transition: near the truth
+    assert result["x"] == pytest.approx(0.48, abs=0.05) and result["beta"] == pytest.approx(0.74, abs=0.08)
+    for option in (["--cooling-rates", "1,2"], ["--normalize"]):
+        assert main(["fit", str(fixture("netzsch.txt")), "--out", str(tmp_path / "x.json"), *option]) == 2
+    assert not (tmp_path / "x.json").exists()
+
+
+# ---- the real exports, when the shared folder is beside the repository ----------------------
+real = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/trios is not here")
+
+
+@real
+def test_real_2023_07_18_segment_table():
+    run = read_run(SHARED / "otp_2023_07_18.txt")
+    rows = {r["segment"]: r for r in segment_rows(run)}
+    assert run.measurement.sample_mass_mg == pytest.approx(2.47) and run.measurement.exotherm == "down"
+    assert [r["nominal_K_per_min"] for r in rows.values() if r["kind"] == "cooling"] == [10, 35, 25, 20, 5, 1, 0.5]
+    # the fast coolings did not follow their programs: about 22-25 K/min through the transition
+    for seg in (4, 6):
+        assert 20.0 < rows[seg + 1]["cooled_at_K_per_min"] < 26.0
+    assert run.chosen == [3, 5, 7, 9, 11, 13]
+    assert not rows[1]["fit"] and "history is unknown" in rows[1]["reason"]
+    assert not rows[15]["fit"] and "crystallisation" in rows[15]["reason"]
+    assert "seg" in format_table(run)
+
+
+@real
+def test_real_2023_08_04_leaves_the_crystallised_scans_out():
+    run = read_run(SHARED / "otp_2023_08_04.txt")
+    rows = {r["segment"]: r for r in segment_rows(run)}
+    assert run.chosen == [4, 6, 8, 10]
+    assert 20.0 < rows[10]["cooled_at_K_per_min"] < 26.0  # programmed 40
+    for seg in (16, 18, 20, 22):  # the glass-transition step is gone: the sample crystallised
+        assert not rows[seg]["fit"]
+        assert any(w in rows[seg]["reason"] for w in ("no glass transition", "does not settle", "no clear glass"))
+    assert not rows[12]["fit"] and "median" in rows[12]["reason"]
+
+
+@real
+@pytest.mark.slow
+def test_real_runs_fit_and_agree(tmp_path):
+    fits = []
+    for name in ("otp_2023_07_18.txt", "otp_2023_08_04.txt"):
+        out = tmp_path / f"{name}.json"
+        assert main(["fit", str(SHARED / name), "--out", str(out)]) == 0
+        fits.append(json.loads(out.read_text()))
+    a, b = fits
+    assert abs(a["T_ref_C"] - b["T_ref_C"]) < 1.0
+    assert abs(a["x"] - b["x"]) < 0.05 and abs(a["beta"] - b["beta"]) < 0.06
