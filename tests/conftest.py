@@ -1,10 +1,15 @@
 """Shared fixtures: parameter sets that span the state space and its corners, and the smoke
 subset file of C, built once per test session."""
 import itertools
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import settings
+
+# helpers the tests share (synthetic exports, synthetic raw scans): tests/support
+sys.path.insert(0, str(Path(__file__).parent / "support"))
 
 settings.register_profile("ci", deadline=None, max_examples=25, derandomize=True)
 settings.load_profile("ci")

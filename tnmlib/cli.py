@@ -580,7 +580,7 @@ def _run_fit(args) -> None:
         raise TNMInputError("--glass-range and --liquid-range need --normalize")
     if args.no_refine and args.fit_lag:
         raise TNMInputError("--fit-lag needs the refinement (drop --no-refine)")
-    result, curves, model = fit_file(
+    result, curves, model, run = fit_file(
         args.curves, args.out, cooling_rates_K_per_min=args.cooling_rates, heating_rate_K_per_min=args.heating_rate,
         normalize=args.normalize, glass_range_C=args.glass_range, liquid_range_C=args.liquid_range,
         network_path=args.model, refine=not args.no_refine, lag_s=args.lag_s, fit_lag=args.fit_lag,
@@ -589,13 +589,34 @@ def _run_fit(args) -> None:
     if args.plot is not None:
         from .plots import fit_figure
 
+        figures = [fit_figure(curves, model, result)]
+        if run is not None:
+            from .plots import run_figure
+
+            figures.append(run_figure(run))
+        parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figures)]
         with atomic_output(args.plot) as tmp:
-            fit_figure(curves, model, result).write_html(tmp, include_plotlyjs=True, full_html=True)
+            tmp.write_text("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>tnm fit</title></head><body>"
+                           + "".join(parts) + "</body></html>\n", encoding="utf-8")
+    unshown = _not_guaranteed(result)
+    if unshown and not args.refine_lines:
+        print(f"tnm fit: warning: the lines of {', '.join(unshown)} are not shown to give Cp^N within "
+              f"{args.tolerance:g} on their own (normalised_alone in {args.out}); --refine-lines fits them "
+              "with the model", file=sys.stderr)
     shown = ", ".join(f"{p.display_key} = {result[p.display_key]:.4g}"
                       + (f" ± {stderr:.2g}" if (stderr := result.get(f"{p.display_key}_stderr")) is not None else "")
                       for p in PARAMETERS)
     print(f"wrote {args.out}: {shown}; T_ref = {result['T_ref_C']:.2f} °C; "
           f"residual rms {result['residual_rms']:.3g} ({result['status']}, {result['seconds']:.2f} s)")
+
+
+def _not_guaranteed(result: dict) -> list[str]:
+    """The fitted scans whose guaranteed normalisation does not hold (from tnm fit's result)."""
+    if result.get("run"):
+        alone = result["run"]["normalised_alone"]
+        return [f"segment {k}" for k in result["run"]["scans_fitted"] if alone.get(str(k)) != "yes"]
+    per_scan = (result.get("baselines") or {}).get("per_scan", {})
+    return [column for column, scan in per_scan.items() if scan.get("normalised_alone", "yes") != "yes"]
 
 
 def build_parser() -> argparse.ArgumentParser:

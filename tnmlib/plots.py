@@ -360,3 +360,35 @@ def fit_figure(curves, model: np.ndarray, result: dict, title: str | None = None
     fig.update_yaxes(title_text="data − fit (1)", row=2, col=1)
     fig.update_xaxes(title_text="T (°C)", row=2, col=1)
     return fig
+
+
+def run_figure(run) -> go.Figure:
+    """Every heating scan of a prepared run (:class:`tnmlib.estimation.runs.PreparedRun`) as Cp
+    (J/(g·K)) against T (°C), the start-up left out, with the glass and liquid lines drawn over
+    the ranges they were fitted in; the legend says which scans the fit took and why not the
+    others (flags and reasons)."""
+    fig = go.Figure()
+    for k, summary in enumerate(s for s in run.summaries if s.kind == "heating"):
+        info, baseline = run.scan_info.get(summary.index, {}), run.baselines.get(summary.index)
+        if "T_C" not in info:
+            continue
+        colour = PALETTE[k % len(PALETTE)] if summary.fit else "#b0b0b0"
+        verdict = "fitted" if summary.fit else "left out: " + summary.reason[:70]
+        cooled = f", cooled at {summary.cooled_at_K_per_min:.3g} K/min" if summary.cooled_at_K_per_min else ""
+        fig.add_trace(go.Scatter(x=info["T_C"], y=info["cp"], mode="lines", line=dict(color=colour, width=1.2),
+                                 name=f"segment {summary.index}{cooled} ({verdict})", legendgroup=str(summary.index)))
+        if baseline is None or baseline.glass_line is None:
+            continue
+        for line, (lo, hi), what in ((baseline.glass_line, baseline.glass_range_C, "glass"),
+                                     (baseline.liquid_line, baseline.liquid_range_C, "liquid")):
+            T = np.linspace(lo, hi, 20)
+            fig.add_trace(go.Scatter(x=T, y=np.polyval(line, T), mode="lines", line=dict(color=colour, width=3, dash="dot"),
+                                     name=f"{what} line, segment {summary.index}", legendgroup=str(summary.index),
+                                     showlegend=False))
+    m = run.measurement
+    fig.update_layout(title=f"{m.format}: {m.sample or 'sample'} — heating scans and their glass and liquid lines",
+                      template="plotly_white", height=560, legend=dict(font=dict(size=10)))
+    fig.update_xaxes(title_text="T (°C)")
+    fig.update_yaxes(title_text="Cp (J/(g·K))")
+    return fig
+

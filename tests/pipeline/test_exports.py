@@ -93,10 +93,14 @@ def test_scans_are_chosen_and_bad_choices_named(tmp_path, capsys):
     assert "history is unknown" in capsys.readouterr().err
 
 
-def test_tnm_fit_takes_an_export_and_reports_the_run(tmp_path):
-    out = tmp_path / "fit.json"
-    assert main(["fit", str(fixture("netzsch.txt")), "--out", str(out)]) == 0
+def test_tnm_fit_takes_an_export_and_reports_the_run(tmp_path, capsys):
+    out, plot = tmp_path / "fit.json", tmp_path / "fit.html"
+    assert main(["fit", str(fixture("netzsch.txt")), "--out", str(out), "--plot", str(plot)]) == 0
+    assert "not shown to give Cp^N within 0.02" in capsys.readouterr().err  # the glass starts too close
+    html = plot.read_text()
+    assert "glass and liquid lines" in html and "left out" in html and '<script src="http' not in html
     result = json.loads(out.read_text())
+    assert all("glass_line" in b for b in result["run"]["baselines"].values())
     assert result["run"]["format"] == "NETZSCH Proteus ASCII export"
     assert result["run"]["scans_fitted"] == [3, 5, 7, 9]
     assert result["cooling_rates_K_per_min"] == pytest.approx([10, 22, 5, 1], abs=0.05)

@@ -38,7 +38,7 @@ EDGE_LEVEL = 0.05
 #: Guaranteed normalisation: how far (in transition widths, onset to settling at EDGE_LEVEL) the
 #: glass range ends below the onset and the liquid range starts above the settling.  Measured on
 #: TNM scans of four glasses cooled at 0.5-40 K/min and heated at 10
-#: (tests/estimation/normalisation_cases.py): a line fitted 2 widths below the onset of a glass
+#: (tests/support/normalisation_cases.py): a line fitted 2 widths below the onset of a glass
 #: cooled at about the heating rate still moves Cp^N by 0.01, and the dip of one cooled faster
 #: than it is heated hides part of the transition from the onset; above the settling the
 #: overshoot's tail fades within half a width.  With 3 and 0.75, none of 10,000 synthetic scans

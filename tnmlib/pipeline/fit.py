@@ -32,10 +32,11 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
              liquid_range_C=None, network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
              fit_lag: bool = False, settings: BaselineSettings = GUARANTEED, scans=None,
              include_flagged: bool = False, settling_s: float | None = None,
-             refine_lines: bool = False) -> tuple[dict, Curves, np.ndarray]:
+             refine_lines: bool = False) -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
     """Fit the heating scans in ``curves_path`` — a vendor export (:mod:`tnmlib.pipeline.exports`)
     or a curves CSV — and write the result to ``out_path`` (.json); returns the result, the curves
-    as fitted (Cp^N) and the model's scans on their temperatures (n_scans, n_T).
+    as fitted (Cp^N), the model's scans on their temperatures (n_scans, n_T) and, for an export,
+    the prepared run (None for a CSV).
 
     For an export, the scans, their normalisation and cooling rates come from the run
     (:func:`tnmlib.pipeline.read.read_run`; ``scans``, ``include_flagged``, ``settings``,
@@ -80,7 +81,7 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     result["network"] = str(network_path) if network_path else "shipped with tnmlib"
     with atomic_output(Path(out_path)) as tmp:
         tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    return result, curves, model
+    return result, curves, model, run
 
 
 def literature_fit_table(fits_dir: str | Path) -> "pandas.DataFrame":

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent / "pipeline"))
+sys.path.insert(0, str(HERE.parent.parent / "support"))
 
 from export_writers import all_formats, synthetic_run  # noqa: E402
 
