@@ -40,14 +40,22 @@ def _require_at_least_one(args, *names: str) -> None:
             raise TNMInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
-def _float_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return values
+def _list_of(kind, what: str):
+    """An argparse type: comma-separated values of ``kind`` (float, int), at least one."""
+    def parse(text: str) -> list:
+        try:
+            values = [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}s, got {text!r}") from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected at least one {what}")
+        return values
+    return parse
+
+
+_float_list = _list_of(float, "number")
+#: segment numbers, as tnm read lists them
+_int_list = _list_of(int, "segment number")
 
 
 def _add_simulate(sub) -> None:
@@ -452,16 +460,6 @@ def _range(text: str) -> tuple[float, float]:
     if len(values) != 2 or not values[0] < values[1]:
         raise argparse.ArgumentTypeError(f"expected LO,HI with LO < HI (°C), got {text!r}")
     return values[0], values[1]
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated segment numbers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one segment number")
-    return values
 
 
 def _add_export_options(p) -> None:

@@ -18,7 +18,7 @@ from ..errors import TNMInputError
 from .baselines import GUARANTEED, BaselineSettings, ScanBaseline, compare_steps, scan_baselines
 from .measured import Curves
 from .measurement import (SETTLING_S, Measurement, SegmentSummary, Step, achieved_rate, heating_scan_cp,
-                          segment_kind, thermal_history)
+                          thermal_history)
 
 #: Spacing (K) of the grid the chosen scans are averaged onto for the fit.
 GRID_STEP_K = 0.5

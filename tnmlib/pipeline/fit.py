@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,11 +21,14 @@ from ..estimation.network import NetworkEstimator
 from ..fileutil import atomic_output
 from ..study.design import LITERATURE_GLASSES
 from ..study.parameters import PARAMETERS
-from .example import EXAMPLE_KINDS
 from ..study.protocol import PAPER_HEATING_RATE_K_PER_MIN
+from .example import EXAMPLE_KINDS
 from .exports import read_export
 from .read import read_run, segment_rows
 from .scans import read_curves_csv
+
+if TYPE_CHECKING:
+    from ..estimation.runs import PreparedRun
 
 
 def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_per_min=None,
