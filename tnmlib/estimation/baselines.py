@@ -229,6 +229,13 @@ def scan_baselines(T_C: np.ndarray, cp: np.ndarray, settings: BaselineSettings =
         out.error = ("Cp does not settle on a liquid line after the transition within the data "
                      "(crystallised, or the scan ends too soon)")
         return out
+    onset, settled = transition
+    below = max(settings.min_margin_K, settings.glass_margin_widths * (settled - onset))
+    if glass[1] - glass[0] < settings.min_width_K and not glass_range_C and onset - below - settings.min_width_K < T[0]:
+        out.error = (f"the glass line must end {below:.1f} K ({settings.glass_margin_widths:g} transition widths) "
+                     f"below the onset at {onset:.1f} °C and be {settings.min_width_K:g} K long, so the data must "
+                     f"start by {onset - below - settings.min_width_K:.1f} °C; they start at {T[0]:.1f} °C")
+        return out
     for name, (lo, hi) in (("glass", glass), ("liquid", liquid)):
         if hi - lo < settings.min_width_K:
             where = "below the transition" if name == "glass" else "above the transition"
