@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tnmlib"
 #: own (study.protocol: the paper's protocol as plain numbers, which the simulator's defaults read).
 #: The foundation modules import nothing from tnmlib (test_foundation_imports_nothing_of_tnmlib).
 ORDER = ["errors", "version", "fileutil", "fingerprint", "project",
-         "study.protocol", "physics", "study", "estimation", "learning", "analysis", "pipeline", "plots", "bench",
+         "study.protocol", "physics", "study", "estimation", "learning", "analysis", "pipeline", "plots", "explore", "bench",
          "cli", "__init__"]
 LAYERS = {name: rank for rank, name in enumerate(ORDER)}
 FOUNDATION = ("errors", "version", "fileutil", "fingerprint", "project")
