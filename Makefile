@@ -236,14 +236,23 @@ check-book:  ## the smoke book in headless Chromium: figures render, nothing lea
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(PY) tools/bookcheck.py _build/smoke/html --screenshots _build/smoke/screenshots
 
-$(VENV)/.lab: $(STAMP)
+# The kernel is the project's .venv, named after the project; the settings override turns off
+# JupyterLab's news prompt and update check (nothing asks the network).
+$(VENV)/.lab: $(STAMP) tools/lab/overrides.json
 	$(PY) -m pip install --quiet -e ".[lab]"
+	$(PY) -m ipykernel install --sys-prefix --name tnmlib --display-name "tnmlib"
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp tools/lab/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
-# Lab starts in notebooks/; the notebooks find the repository root themselves.  Containers often
-# run as root, which Jupyter refuses without --allow-root.
-lab: $(VENV)/.lab  ## JupyterLab on the notebooks, with the project's environment as kernel
+# Lab starts in notebooks/ (the playground is notebooks/playground.ipynb); the notebooks find the
+# repository root themselves.  Containers often run as root, which Jupyter refuses without --allow-root.
+lab: $(VENV)/.lab  ## JupyterLab on the notebooks and the playground, with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+check-lab: $(VENV)/.lab  ## the playground in JupyterLab in headless Chromium: a slider moves the curves, nothing leaves the machine
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(PY) -m pytest -m slow tests/test_playground_browser.py -p no:xdist
 
 clean:  ## remove the executed pages and HTML of PROFILE (data, models and reports stay)
 	rm -rf $(BUILD) $(EXEC)

@@ -153,7 +153,8 @@ def static_explorer(dh_kJ_per_mol: float = START[0], T_ref_C: float | None = Non
 class Playground:
     """Sliders, a live figure and a measurement panel (module docstring).  ``show()`` returns the
     widget to display; :meth:`set_values` moves the sliders from code (what the Fit button does);
-    ``last_redraw_s`` is the time the last redraw took."""
+    ``last_redraw_s`` is the time the last redraw took; ``figure`` holds the Cp^N scans and
+    ``history_figure`` Tf(T) and τ(T)."""
 
     def __init__(self, work_dir: str | Path | None = None):
         import ipywidgets as w
@@ -182,15 +183,18 @@ class Playground:
         self.ridge = w.ToggleButtons(options=["ln A", "T_ref"], value="ln A", description="second slider",
                                      style={"description_width": "11em"})
         self.status = w.HTML()
-        self.figure = go.FigureWidget(make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04,
-                                                    row_heights=[0.55, 0.22, 0.23]))
-        self.figure.update_layout(template="plotly_white", height=720, margin=dict(t=40, r=20),
-                                  legend=dict(font=dict(size=10)))
-        self.figure.update_yaxes(title_text="Cp^N (1)", row=1, col=1)
-        self.figure.update_yaxes(title_text="Tf (°C)", row=2, col=1)
-        self.figure.update_yaxes(title_text="log10 τ (s)", row=3, col=1)
-        self.figure.update_xaxes(title_text="T (°C)", row=3, col=1)
+        # Cp^N in a figure of its own: a slider move redraws it first and alone
+        self.figure = go.FigureWidget()
+        self.figure.update_layout(template="plotly_white", height=470, margin=dict(t=40, r=20),
+                                  legend=dict(font=dict(size=10)), xaxis_title="T (°C)", yaxis_title="Cp^N (1)")
+        self.history_figure = go.FigureWidget(make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06))
+        self.history_figure.update_layout(template="plotly_white", height=380, margin=dict(t=30, r=20), showlegend=False,
+                                          title_text="along each heating scan: fictive temperature and relaxation time")
+        self.history_figure.update_yaxes(title_text="Tf (°C)", row=1, col=1)
+        self.history_figure.update_yaxes(title_text="log10 τ (s)", row=2, col=1)
+        self.history_figure.update_xaxes(title_text="T (°C)", row=2, col=1)
         self._n_model_traces = 0
+        self._grid: np.ndarray | None = None
         self.upload = w.FileUpload(accept=".txt,.csv,.json,.tsv,.dat,.exp", multiple=False,
                                    description="measurement")
         self.fit_button = w.Button(description="Fit", icon="play", disabled=True)
@@ -235,15 +239,21 @@ class Playground:
         except Exception as exc:  # noqa: BLE001 - a slider position the simulator refuses: say so, keep the plot
             self.status.value = f"<b>cannot simulate:</b> {exc}"
             return
-        with self.figure.batch_update():
-            self._ensure_traces(len(curves.cooling_rates_K_per_min))
-            for k, q in enumerate(curves.cooling_rates_K_per_min):
-                for row, values in enumerate((curves.cp_n[k], curves.tf_C[k], curves.log10_tau_s[k])):
-                    trace = self.figure.data[3 * k + row]
-                    trace.x, trace.y = curves.T_C, values
-                    trace.name = f"cooled at {q:g} K/min"
-            self.figure.layout.title.text = (f"Δh* = {dh:.0f} kJ/mol, ln A = {ln_a:.1f}, x = {x:.2f}, β = {beta:.2f}; "
-                                             f"T_ref = {curves.T_ref_C:.1f} °C")
+        new_grid = self._ensure_traces(len(curves.cooling_rates_K_per_min)) or self._grid is None or \
+            self._grid.size != curves.T_C.size or not np.array_equal(self._grid, curves.T_C)
+        for figure, panels in ((self.figure, (curves.cp_n,)), (self.history_figure, (curves.tf_C, curves.log10_tau_s))):
+            with figure.batch_update():
+                for k, q in enumerate(curves.cooling_rates_K_per_min):
+                    for row, values in enumerate(panels):
+                        trace = figure.data[len(panels) * k + row]
+                        if new_grid:  # the browser keeps x while only x or β move: half the message
+                            trace.x = curves.T_C
+                            trace.name = f"cooled at {q:g} K/min"
+                        trace.y = values[k]
+                if figure is self.figure:
+                    figure.layout.title.text = (f"Δh* = {dh:.0f} kJ/mol, ln A = {ln_a:.1f}, x = {x:.2f}, β = {beta:.2f}; "
+                                                f"T_ref = {curves.T_ref_C:.1f} °C")
+        self._grid = curves.T_C
         self.last_redraw_s = time.perf_counter() - t0
         self.status.value = (f"T_ref = {curves.T_ref_C:.1f} °C (τ_eq = 100 s); simulated in {curves.seconds * 1e3:.0f} ms, "
                              f"redrawn in {self.last_redraw_s * 1e3:.0f} ms on a {PLAYGROUND_STEP_K:g} K grid")
@@ -252,17 +262,19 @@ class Playground:
         import plotly.graph_objects as go
 
         if self._n_model_traces == n_rates:
-            return
+            return False
         measured = [t for t in self.figure.data if t.meta == "measured"]
         self.figure.data = []
+        self.history_figure.data = []
         for k in range(n_rates):
             colour = PALETTE[k % len(PALETTE)]
-            for row in (1, 2, 3):
-                self.figure.add_trace(go.Scatter(mode="lines", line=dict(color=colour, width=1.6), legendgroup=str(k),
-                                                 showlegend=row == 1), row=row, col=1)
+            self.figure.add_trace(go.Scatter(mode="lines", line=dict(color=colour, width=1.6)))
+            for row in (1, 2):
+                self.history_figure.add_trace(go.Scatter(mode="lines", line=dict(color=colour, width=1.4)), row=row, col=1)
         for trace in measured:
-            self.figure.add_trace(trace, row=1, col=1)
+            self.figure.add_trace(trace)
         self._n_model_traces = n_rates
+        return True
 
     def set_values(self, dh_kJ_per_mol: float, ln_A: float, x: float, beta: float) -> None:
         """Move the sliders (both the ln A and the T_ref one) and redraw once."""
@@ -338,7 +350,7 @@ class Playground:
             for k, (q, values) in enumerate(zip(curves.cooling_rates_K_per_min, curves.values)):
                 self.figure.add_trace(go.Scatter(x=curves.T_C, y=values, mode="markers", meta="measured",
                                                  marker=dict(size=3, color=PALETTE[k % len(PALETTE)]),
-                                                 name=f"measured, cooled at {q:.3g} K/min"), row=1, col=1)
+                                                 name=f"measured, cooled at {q:.3g} K/min"))
 
     def fit(self) -> dict:
         """Fit the chosen file as ``tnm fit`` does, set the sliders to the result, show the standard
@@ -404,7 +416,7 @@ class Playground:
         measured = w.VBox([w.HTML("<b>Your measurement</b> (any file tnm fit reads)"),
                            w.HBox([self.upload, self.fit_button]), w.HBox([self.save_path, self.save_button]),
                            self.result_box])
-        return w.VBox([w.HBox([controls, measured]), self.figure])
+        return w.VBox([w.HBox([controls, measured]), self.figure, self.history_figure])
 
 
 def _is_cp_n(curves) -> bool:

@@ -10,7 +10,10 @@ localhost, opens every page with Debian's Chromium, and asserts for each page th
   Chromium's own service calls (update checks, network time) have no page initiator and
   are not the page's doing: they are counted apart and would fail only if the page made them;
 
-it saves a screenshot of each page.  Exit status 1 lists the failures, one per line.
+it saves a screenshot of each page.  A page with a figure that has a slider (the static explorer)
+is also opened over the DevTools protocol (tools/cdp.py): a click on the slider's rail must
+change the plotted curve, with no request leaving the machine.  Exit status 1 lists the
+failures, one per line.
 """
 from __future__ import annotations
 
@@ -93,6 +96,38 @@ def check_page(chromium: str, url: str, screenshot: Path, workdir: Path) -> tupl
     return {"figures": figures, "rendered": rendered, "requests": len(requested)}, problems
 
 
+SLIDER_CURVE = """(() => { const g = Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .find(g => g.layout && g.layout.sliders && g.layout.sliders.length);
+  return g ? JSON.stringify(Array.from(g.data[0].y)) : null; })()"""
+RAIL = """(() => { const r = document.querySelector('.slider-rail-rect');
+  if (!r) return null; r.scrollIntoView({block: 'center'}); const b = r.getBoundingClientRect();
+  return [b.left, b.top, b.width, b.height]; })()"""
+
+
+def check_sliders(url: str, screenshot: Path) -> list[str]:
+    """Move the first slider of the page by a click on its rail; the curve must change."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cdp import chromium_page
+
+    with chromium_page() as page:
+        page.send("Page.navigate", {"url": url})
+        before = page.wait_for(SLIDER_CURVE, 60, "a figure with a slider")
+        left, top, width, height = page.wait_for(RAIL, 10, "the slider's rail")
+        page.pump(0.5)
+        left, top, width, height = page.evaluate(RAIL)
+        x, y = left + 0.15 * width, top + height / 2
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            page.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+        try:
+            page.wait_for(f"(() => {{ const v = {SLIDER_CURVE}; return v && v !== {json.dumps(before)}; }})()", 20,
+                          "the curve to change")
+        except TimeoutError:
+            return [f"{url}: a click on the slider did not change the plotted curve"]
+        page.screenshot(screenshot)
+        outside = page.outside_requests()
+        return [f"{url}: requests left the machine: {', '.join(outside[:5])}"] if outside else []
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/bookcheck.py", description=__doc__.splitlines()[0])
     parser.add_argument("html", type=Path, help="the built book (e.g. _build/smoke/html)")
@@ -116,6 +151,10 @@ def main(argv=None) -> int:
                                               Path(tmp))
             with_figures += counts["figures"] > 0
             failures += problems
+            if 'sliders' in page.read_text(errors="replace") and '"sliders"' in page.read_text(errors="replace"):
+                slider_problems = check_sliders(base + rel, args.screenshots / (rel.replace("/", "_") + "-slider.png"))
+                failures += slider_problems
+                print(f"{rel}: slider moved the curve: {'ok' if not slider_problems else 'FAILED'}")
             print(f"{rel}: {counts['rendered']}/{counts['figures']} figures rendered, "
                   f"{counts['requests']} requests, {'ok' if not problems else 'FAILED'}")
     finally:
