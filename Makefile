@@ -92,6 +92,8 @@ test: $(STAMP)  ## the fast test suite (spread over the cores), then the whole p
 	$(PY) -m pytest -m "not slow" -n auto
 	$(MAKE) book PROFILE=smoke
 	$(BOOK) check-html --profile smoke
+	$(BOOK) archive --profile smoke --out _build/smoke/tnm-book-smoke.zip
+	$(BOOK) check-archive _build/smoke/tnm-book-smoke.zip
 
 test-slow: $(STAMP)  ## the heavier checks (marked slow)
 	$(PY) -m pytest -m slow -n auto
@@ -253,6 +255,19 @@ lab: $(VENV)/.lab  ## JupyterLab on the notebooks and the playground, with the p
 check-lab: $(VENV)/.lab  ## the playground in JupyterLab in headless Chromium: a slider moves the curves, nothing leaves the machine
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(PY) -m pytest -m slow tests/test_playground_browser.py -p no:xdist
+
+$(VENV)/.publish: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[publish]"
+	touch $@
+
+# The book where a reader gets it: the gh-pages branch Jupyter Books use (ghp-import; PUSH=1 also
+# pushes it to origin), and a zip whose pages open from disk, checked link by link.
+publish: book $(VENV)/.publish  ## the PROFILE book on the gh-pages branch and as a self-contained zip in _build/PROFILE
+	$(BOOK) archive --profile $(PROFILE) --out $(BUILD)/tnm-book-$(PROFILE).zip
+	$(BOOK) check-archive $(BUILD)/tnm-book-$(PROFILE).zip
+	$(VENV)/bin/ghp-import --no-jekyll --branch gh-pages $(if $(PUSH),--push) \
+		--message "book ($(PROFILE)) from $$(git rev-parse --short HEAD)" $(BUILD)/html
+	@echo "publish: branch gh-pages holds $(BUILD)/html; archive $(BUILD)/tnm-book-$(PROFILE).zip"
 
 clean:  ## remove the executed pages and HTML of PROFILE (data, models and reports stay)
 	rm -rf $(BUILD) $(EXEC)

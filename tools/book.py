@@ -184,6 +184,86 @@ def check_html(profile: str) -> int:
     return 1 if problems else 0
 
 
+def archive(profile: str, out: Path) -> Path:
+    """A self-contained zip of the profile's HTML book (its pages open from disk, no server):
+    the folder ``tnm-book-<profile>/`` with every page and asset."""
+    import zipfile
+
+    html = html_path(profile)
+    if not (html / "index.html").is_file():
+        raise SystemExit(f"archive: no book at {html}: run make book PROFILE={profile}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".zip.part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in html.rglob("*") if p.is_file()):
+            zf.write(path, f"tnm-book-{profile}/{path.relative_to(html).as_posix()}")
+    tmp.replace(out)
+    print(f"archive: {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return out
+
+
+_LINK = None
+
+
+def broken_links(root: Path) -> list[str]:
+    """Every internal href/src of every HTML page under ``root`` that does not resolve to a file
+    (a folder resolves to its index.html); external URLs, fragments, mailto and data URLs are
+    skipped.  One line per problem."""
+    import re
+    import urllib.parse
+
+    global _LINK
+    _LINK = _LINK or re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+    problems = []
+    for page in sorted(root.rglob("*.html")):
+        text = page.read_text(errors="replace")
+        for target in set(_LINK.findall(text)):
+            if re.match(r"^(?:[a-z][a-z0-9+.-]*:|//|#|\{)", target, re.IGNORECASE):
+                continue  # external, mailto, data, javascript; a fragment of this page; a template
+            path = urllib.parse.unquote(target.split("#", 1)[0].split("?", 1)[0])
+            if not path:
+                continue
+            resolved = (root / path.lstrip("/")) if path.startswith("/") else (page.parent / path)
+            if resolved.is_dir():
+                resolved = resolved / "index.html"
+            if not resolved.exists():
+                problems.append(f"{page.relative_to(root)}: {target} does not resolve")
+    css_url = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
+    for sheet in sorted(root.rglob("*.css")):
+        for target in set(css_url.findall(sheet.read_text(errors="replace"))):
+            if re.match(r"^(?:[a-z][a-z0-9+.-]*:|//|#)", target, re.IGNORECASE):
+                continue
+            if not (sheet.parent / urllib.parse.unquote(target.split("#", 1)[0].split("?", 1)[0])).exists():
+                problems.append(f"{sheet.relative_to(root)}: {target} does not resolve")
+    return problems
+
+
+def check_archive(path: Path) -> int:
+    """Unpack the archive in a temporary folder and check that every internal link and asset of
+    every page resolves, and that no page loads a script from the network."""
+    import re
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(path) as zf:
+            zf.extractall(tmp)
+        roots = [p for p in Path(tmp).iterdir() if p.is_dir()]
+        if len(roots) != 1 or not (roots[0] / "index.html").is_file():
+            print(f"check-archive: {path} holds no single book folder with an index.html", file=sys.stderr)
+            return 1
+        root = roots[0]
+        problems = broken_links(root)
+        pages = list(root.rglob("*.html"))
+        for page in pages:
+            if re.search(r"<script[^>]+src=[\"']https?://", page.read_text(errors="replace")):
+                problems.append(f"{page.relative_to(root)}: loads a script from the network")
+    for line in problems[:50]:
+        print(line, file=sys.stderr)
+    print(f"check-archive: {len(pages)} pages, {'every link and asset resolves' if not problems else f'{len(problems)} problems'}")
+    return 1 if problems else 0
+
+
 def copy_plotly(target: Path) -> None:
     """Copy plotly.js from the installed plotly package (the book never loads it from a CDN)."""
     import plotly
@@ -215,6 +295,10 @@ def main(argv=None) -> int:
     toc.add_argument("--out", type=Path, required=True)
     sub.add_parser("build", help="build _build/<profile>/html").add_argument("--profile", required=True)
     sub.add_parser("check-html", help="static check of a built book").add_argument("--profile", required=True)
+    a = sub.add_parser("archive", help="a self-contained zip of a built book")
+    a.add_argument("--profile", required=True)
+    a.add_argument("--out", type=Path, required=True)
+    sub.add_parser("check-archive", help="unpack a book archive and check every link and asset").add_argument("archive", type=Path)
     sub.add_parser("copy-plotly").add_argument("target", type=Path)
     sub.add_parser("copy-mathjax").add_argument("target_dir", type=Path)
     t = sub.add_parser("timed", help="run a command and log its wall time")
@@ -233,6 +317,11 @@ def main(argv=None) -> int:
         return timed(args.log, args.label, [c for c in args.cmd if c != "--"])
     if args.command == "check-html":
         return check_html(args.profile)
+    if args.command == "archive":
+        archive(args.profile, args.out)
+        return 0
+    if args.command == "check-archive":
+        return check_archive(args.archive)
     if args.command == "build":
         return build(args.profile)
     if args.command == "toc":
