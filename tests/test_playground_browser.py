@@ -27,8 +27,8 @@ READOUT = """(() => { for (const s of document.querySelectorAll('.widget-slider'
   if (label && label.textContent.trim() === 'x') return s.querySelector('.widget-readout').textContent; }
   return null; })()"""
 FIRST_CURVE = """(() => { const g = document.querySelector('.js-plotly-plot');
-  if (!g || !g.data || !g.data.length || !g.data[0].y) return null;
-  return JSON.stringify(Array.from(g.data[0].y).slice(0, 2000)); })()"""
+  if (!g || !g._fullData || !g._fullData.length || !g._fullData[0].y) return null;
+  return JSON.stringify(Array.from(g._fullData[0].y).slice(0, 2000)); })()"""
 
 
 @pytest.fixture(scope="module")

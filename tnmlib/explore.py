@@ -131,12 +131,14 @@ def static_explorer(dh_kJ_per_mol: float = START[0], T_ref_C: float | None = Non
     for (x, b, t), c in zip(settings, curves):
         label = f"x={x:g}, β={b:g}" if t == T_ref else f"T_ref {t - T_ref:+g} K"
         labels.append(label)
-        frames.append(go.Frame(name=label, data=[go.Scatter(x=c.T_C, y=scan) for scan in c.cp_n],
+        # plain lists: plotly.js does not decode plotly.py's base64 arrays inside animation frames
+        frames.append(go.Frame(name=label, data=[go.Scatter(x=np.round(c.T_C, 3).tolist(), y=np.round(scan, 5).tolist())
+                                                 for scan in c.cp_n],
                                layout=go.Layout(title_text=f"Δh* = {dh_kJ_per_mol:g} kJ/mol, T_ref = {t:.1f} °C "
                                                            f"(ln A = {ln_A_for(dh_kJ_per_mol, t):.1f}), x = {x:g}, β = {b:g}")))
     first = curves[labels.index(f"x={middle_x:g}, β={middle_b:g}")]
     fig = go.Figure(
-        data=[go.Scatter(x=first.T_C, y=scan, mode="lines", line=dict(color=PALETTE[k % len(PALETTE)], width=1.6),
+        data=[go.Scatter(x=np.round(first.T_C, 3).tolist(), y=np.round(scan, 5).tolist(), mode="lines", line=dict(color=PALETTE[k % len(PALETTE)], width=1.6),
                          name=f"cooled at {q:g} K/min") for k, (q, scan) in enumerate(zip(first.cooling_rates_K_per_min, first.cp_n))],
         frames=frames)
     fig.update_layout(

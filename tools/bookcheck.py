@@ -98,7 +98,7 @@ def check_page(chromium: str, url: str, screenshot: Path, workdir: Path) -> tupl
 
 SLIDER_CURVE = """(() => { const g = Array.from(document.querySelectorAll('.js-plotly-plot'))
   .find(g => g.layout && g.layout.sliders && g.layout.sliders.length);
-  return g ? JSON.stringify(Array.from(g.data[0].y)) : null; })()"""
+  return g && g._fullData && g._fullData[0] ? JSON.stringify(Array.from(g._fullData[0].y)) : null; })()"""
 RAIL = """(() => { const r = document.querySelector('.slider-rail-rect');
   if (!r) return null; r.scrollIntoView({block: 'center'}); const b = r.getBoundingClientRect();
   return [b.left, b.top, b.width, b.height]; })()"""
