@@ -97,6 +97,10 @@ def _add_simulate(sub) -> None:
     p.add_argument("--ln-tau-step", type=float, default=None, metavar="D",
                    help="fast only: change of ln tau per internal step (default 0.05: max |dCp^N| below 1e-3 "
                         "against the continuous limit; the error falls as its square)")
+    p.add_argument("--program", type=Path, default=None, metavar="PROGRAM.yaml",
+                   help="follow this program instead of the CHR cycles (ramps and holds, as written by hand or "
+                        "by tnm read --program-out), in the continuous limit; writes time_s, T_C, Tf_C, segment, cp_n "
+                        "every --step K along ramps and at log-spaced times within holds")
     p.add_argument("--out", type=Path, required=True, metavar="FILE",
                    help="output file: .csv (T_C and one cp_q<rate> column per cooling rate) or .nc (netCDF4)")
     p.set_defaults(run=_run_simulate)
@@ -106,6 +110,13 @@ def _run_simulate(args) -> None:
     from .pipeline.simulate import simulate_to_file
 
     _require_suffix(args.out, "--out", ".csv", ".nc")
+    if args.program is not None:
+        from .pipeline.simulate import simulate_program_file
+
+        ds = simulate_program_file(args.program, args.out, args.dh * 1e3, args.ln_a, args.x, args.beta, step_K=args.step)
+        print(f"wrote {args.out}: {ds.sizes['step']} points along {int(ds.segment.values.max()) + 1} segments, "
+              f"Tf from {ds.Tf_C.values[0]:.2f} to {ds.Tf_C.values[-1]:.2f} °C")
+        return
     ds = simulate_to_file(args.out, args.dh * 1e3, args.ln_a, args.x, args.beta, cooling_rates=args.cooling_rates,
                           heating_rate=args.heating_rate, t_min=args.t_min, t_max=args.t_max, step=args.step,
                           cycle_min=args.cycle_min, cycle_max=args.cycle_max, method=args.method,

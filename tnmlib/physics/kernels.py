@@ -306,6 +306,99 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
 
 
 @numba.njit(cache=True)
+def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, duration_s, eta):
+    """Follow an isothermal hold of ``duration_s`` (s) at state[ST_T], the continuous limit.
+
+    Only Tf moves, so ln tau changes through (1 - x) dh/R (1/Tf); steps are sized so that ln tau
+    changes by about eta per step, growing at most twofold, with the reduced time of a step exact
+    for ln tau linear in time and ln tau at the end predicted from dTf/dt of this and the
+    previous step (the ramp's scheme with dT = 0); a step whose prediction misses by more than
+    eta**2/10 is taken again at a quarter of its size.  Updates ``state`` and ``modes``; returns
+    the number of steps."""
+    T, Tf, L, S = state[ST_T], state[ST_TF], state[ST_L], state[ST_S]
+    r_prev, dt_prev = state[ST_RATE], state[ST_DT]
+    r0 = S * math.exp(min(-ln_tau_max - L, 700.0))
+    left = duration_s
+    dt_last = 0.0
+    steps = 0
+    saved = np.empty(modes.size)
+    while left > 0.0:
+        dLdt = abs(dh_R_K * (1.0 - x) * r0 / (Tf * Tf))
+        dt = left if dLdt <= 0.0 else min(left, eta / dLdt)
+        if dt_last > 0.0:
+            dt = min(dt, 2.0 * dt_last)
+        if dt >= left * (1.0 - 1e-12):
+            dt = left
+        tf_pred = Tf + r0 * dt
+        if dt_prev > 0.0:
+            tf_pred += 0.5 * dt * dt * (r0 - r_prev) / dt_prev
+        tf_pred = max(tf_pred, 0.5 * Tf)
+        L1_pred = ln_tau(T, tf_pred, ln_A, dh_R_K, x)
+        dL = L1_pred - L
+        if dL > 1e-6:
+            ln_f = math.log(-math.expm1(-dL) / dL)
+        elif dL < -1e-6:
+            ln_f = -dL + math.log(math.expm1(dL) / dL) if dL > -700.0 else -dL - math.log(-dL)
+        else:
+            ln_f = -0.5 * dL
+        ln_delta = min(math.log(dt) - L + ln_f, 700.0)
+        saved[:] = modes
+        acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, 0.0, ln_delta, 0.0)
+        Tf1 = T - acc
+        L1 = ln_tau(T, Tf1, ln_A, dh_R_K, x)
+        if abs(L1 - L1_pred) > 0.1 * eta * eta and dt > 1e-12 * duration_s:
+            modes[:] = saved
+            dt_last = 0.25 * dt
+            continue
+        r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
+        r_prev, dt_prev = r0, dt
+        Tf, L, S, r0 = Tf1, L1, S1, r1
+        left -= dt
+        dt_last = dt
+        steps += 1
+    state[ST_TF], state[ST_L], state[ST_S] = Tf, L, S
+    state[ST_RATE], state[ST_DT] = r_prev, dt_prev
+    return steps
+
+
+@numba.njit(cache=True)
+def program_tf(ln_A, dh_R_K, x, weights, chains, ln_tau_max, start_K, kinds, targets, rates_K_per_s, offsets,
+               out_points, eta):
+    """Tf (K) along a program in the continuous limit, from equilibrium at ``start_K``.
+
+    Segment k is a ramp (kinds[k] = 0) to targets[k] K at rates_K_per_s[k], or a hold
+    (kinds[k] = 1) of targets[k] s.  Its output points, out_points[offsets[k]:offsets[k + 1]],
+    are temperatures along a ramp (in the ramp's direction) or elapsed times within a hold
+    (increasing).  Returns (Tf at every output point, steps taken)."""
+    pow2_up = pow2_table(weights.size, chains)
+    modes = np.zeros(weights.size)
+    state = np.zeros(7)
+    state[ST_T] = start_K
+    state[ST_TF] = start_K
+    state[ST_L] = ln_tau(start_K, start_K, ln_A, dh_R_K, x)
+    state[ST_H] = eta * start_K * start_K / dh_R_K
+    tf_out = np.empty(out_points.size)
+    steps = 0
+    for k in range(kinds.size):
+        a, b = offsets[k], offsets[k + 1]
+        if kinds[k] == 0:
+            steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, targets[k],
+                                rates_K_per_s[k], eta, out_points[a:b], tf_out[a:b])
+        else:
+            elapsed = 0.0
+            for j in range(a, b):
+                if out_points[j] > elapsed:
+                    steps += march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state,
+                                        out_points[j] - elapsed, eta)
+                    elapsed = out_points[j]
+                tf_out[j] = state[ST_TF]
+            if targets[k] > elapsed:
+                steps += march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state,
+                                    targets[k] - elapsed, eta)
+    return tf_out, steps
+
+
+@numba.njit(cache=True)
 def chr_history(t_min_C, step_K, idx_lo, idx_hi, cooling_K_per_s, heating_K_per_s):
     """Discretised CHR cycles on the grid lattice T = t_min_C + idx*step_K (°C).
 

@@ -142,3 +142,59 @@ def chr_program(cycle_min_C: float, cycle_max_C: float,
         segments.append(Ramp(cycle_min_C, q, label=f"cool q={q:g}"))
         segments.append(Ramp(cycle_max_C, heating_rate_K_per_min, label=f"heat q={q:g}"))
     return Program(cycle_max_C, tuple(segments))
+
+
+def program_from_document(document: dict) -> Program:
+    """A :class:`Program` from a plain document (parsed YAML), in either of two layouts:
+
+    - written by hand: ``{start_C: 80, segments: [{ramp: {to_C: 20, rate_K_per_min: 10}},
+      {hold: {duration_min: 60}}, ...]}`` (``duration_s`` or ``duration_h`` also accepted);
+    - written by ``tnm read --program-out`` (schema "tnmlib thermal program 1"): its ``steps``,
+      each a ramp or hold with ``T_start_C``, ``T_end_C``, ``rate_K_per_min`` and ``duration_min``;
+      the program starts in equilibrium at the first step's ``T_start_C``.
+
+    Raises TNMInputError naming the first thing it cannot read."""
+    if not isinstance(document, dict):
+        raise TNMInputError("a program is a mapping with start_C and segments (or steps, as tnm read writes)")
+    segments: list[Segment] = []
+    if "steps" in document:
+        steps = document["steps"]
+        if not isinstance(steps, list) or not steps:
+            raise TNMInputError("the program's steps must be a non-empty list")
+        try:
+            start = float(steps[0]["T_start_C"])
+            for k, step in enumerate(steps, start=1):
+                if step["kind"] == "ramp":
+                    if abs(float(step["T_end_C"]) - float(step["T_start_C"])) > 0:
+                        segments.append(Ramp(float(step["T_end_C"]), abs(float(step["rate_K_per_min"])),
+                                             label=str(step.get("source", ""))))
+                elif step["kind"] == "hold":
+                    if float(step["duration_min"]) > 0:
+                        segments.append(Hold(60.0 * float(step["duration_min"]), label=str(step.get("source", ""))))
+                else:
+                    raise TNMInputError(f"step {k}: kind {step['kind']!r} is neither ramp nor hold")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TNMInputError(f"a step of the program lacks or mangles {exc}") from None
+        return Program(start, tuple(segments))
+    try:
+        start = float(document["start_C"])
+        for k, item in enumerate(document["segments"], start=1):
+            if not isinstance(item, dict) or len(item) != 1:
+                raise TNMInputError(f"segment {k}: write {{ramp: {{...}}}} or {{hold: {{...}}}}")
+            (kind, spec), = item.items()
+            if kind == "ramp":
+                segments.append(Ramp(float(spec["to_C"]), float(spec["rate_K_per_min"])))
+            elif kind == "hold":
+                unit = next((u for u in ("duration_s", "duration_min", "duration_h") if u in spec), None)
+                if unit is None:
+                    raise TNMInputError(f"segment {k}: a hold needs duration_s, duration_min or duration_h")
+                scale = {"duration_s": 1.0, "duration_min": 60.0, "duration_h": 3600.0}[unit]
+                segments.append(Hold(scale * float(spec[unit])))
+            else:
+                raise TNMInputError(f"segment {k}: {kind!r} is neither ramp nor hold")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TNMInputError(f"the program lacks or mangles {exc}") from None
+    if not segments:
+        raise TNMInputError("the program has no segments")
+    return Program(start, tuple(segments))
+

@@ -44,6 +44,10 @@ METHODS = {"fast": kernels.METHOD_CONTINUOUS, "exact": kernels.METHOD_EXACT_STAI
 #: Default change of ln tau per internal step of the fast simulator: max |dCp^N| about 4e-4
 #: against the continuous limit where Cp^N stays below 6 (the error falls as its square).
 LN_TAU_STEP = 0.05
+#: simulate_program's step in ln τ: programs with long holds make overshoot peaks of Cp^N = 5-10,
+#: where 0.05 leaves 2.5e-3 against the extrapolated staircase and 0.01 leaves 2e-4
+#: (tests/physics/test_program_continuous.py); a program is one sample, so the cost (~2 ms) is no matter.
+PROGRAM_LN_TAU_STEP = 0.01
 #: Smallest β the simulators accept: below it the KWW spectrum spans so many decades that the
 #: Prony series (and the adaptive window built on it) would need thousands of modes.
 BETA_MIN = 0.1
@@ -71,6 +75,69 @@ class BatchResult:
     window_C: np.ndarray
     edge: np.ndarray
     status: np.ndarray
+
+
+def _continuous_program_tf(program: Program, history, dh_R: float, ln_a: float, x: float, beta: float,
+                           ln_tau_step: float) -> np.ndarray:
+    """Tf (K) at the history's points, the program followed in the continuous limit."""
+    from .program import Ramp
+
+    kinds, targets, rates, offsets = [], [], [], [0]
+    points = np.empty(history.T_K.size)
+    for k, seg in enumerate(program.segments):
+        mine = np.nonzero(history.segment == k)[0]
+        if isinstance(seg, Ramp):
+            kinds.append(0)
+            targets.append(seg.to_C + ZERO_CELSIUS_K)
+            rates.append(seg.rate_K_per_min / 60.0)
+            points[mine] = history.T_K[mine]
+        else:
+            kinds.append(1)
+            targets.append(seg.duration_s)
+            rates.append(0.0)
+            points[mine] = np.cumsum(history.dt_s[mine])
+        offsets.append(offsets[-1] + mine.size)
+    if not np.all(np.diff(history.segment) >= 0):
+        raise TNMInputError("the program's steps are out of order")
+    s = prony_series(beta)
+    start = program.start_C + ZERO_CELSIUS_K
+    tf, _ = kernels.program_tf(ln_a, dh_R, x, s.weights, s.chains, s.ln_tau_max, start,
+                               np.array(kinds, dtype=np.int64), np.array(targets, dtype=float),
+                               np.array(rates, dtype=float), np.array(offsets, dtype=np.int64), points, ln_tau_step)
+    return tf
+
+
+def simulate_program_reference(program: Program, dh: float, ln_a: float, x: float, beta: float, *,
+                               step: float = PAPER_STEP_K, substeps: int = 20,
+                               hold_substeps: int = 600) -> tuple[np.ndarray, np.ndarray]:
+    """The continuous limit of a program by an independent route: the Prony staircase with jumps
+    step/substeps and step/(2·substeps) (holds in ``hold_substeps`` and twice as many log-spaced
+    sub-holds), extrapolated to zero jump (Richardson, 2·fine − coarse), read at the points of
+    ``program.discretise(step)`` at the end of each jump's hold.  Slow: for tests.
+
+    Returns (Tf in K at those points, max |fine − coarse|)."""
+    (dh, ln_a, x, beta), = check_parameters([[dh, ln_a, x, beta]])
+    s = prony_series(beta)
+    dh_R = dh / R_J_PER_MOL_K
+    target = program.discretise(step)
+    results = []
+    for n in (substeps, 2 * substeps):
+        history = program.discretise(step / n, hold_substeps=hold_substeps * n // substeps)
+        tf = kernels.fast_tf(history.T_K, history.dT_K, history.dt_s, ln_a, dh_R, x, s.weights, s.chains,
+                             s.ln_tau_max)
+        picked = np.empty(target.T_K.size)
+        for k in np.unique(target.segment):
+            want = np.nonzero(target.segment == k)[0]
+            have = np.nonzero(history.segment == k)[0]
+            if np.any(target.dT_K[want] != 0):  # a ramp: every n-th jump lands on the coarse points
+                picked[want] = tf[have[n - 1::n]]
+            else:  # a hold: Tf interpolated in log time at the coarse points
+                t_have = np.cumsum(history.dt_s[have])
+                t_want = np.cumsum(target.dt_s[want])
+                picked[want] = np.interp(np.log(t_want), np.log(t_have), tf[have])
+        results.append(picked)
+    coarse, fine = results
+    return 2.0 * fine - coarse, np.abs(fine - coarse)
 
 
 def check_parameters(params: np.ndarray) -> np.ndarray:
@@ -315,13 +382,16 @@ def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
 
 
 def simulate_program(program: Program, dh: float, ln_a: float, x: float, beta: float, *,
-                     step: float = PAPER_STEP_K, method: str = "fast") -> xr.Dataset:
+                     step: float = PAPER_STEP_K, method: str = "fast",
+                     ln_tau_step: float = PROGRAM_LN_TAU_STEP) -> xr.Dataset:
     """Fictive temperature along any temperature program (one parameter set).
 
-    The program is discretised as Eq. 4's staircase (:meth:`Program.discretise`, jumps of at most
-    ``step`` K, holds in log-spaced sub-holds); ``method`` "exact" sums it directly, "fast" and
-    "staircase" use the Prony recursion.  (Only the CHR simulators follow the continuous ramp.)
-    Returns a Dataset over ``step`` (one entry per discretisation step) with ``time_s``,
+    The output points are those of Eq. 4's staircase (:meth:`Program.discretise`): every
+    ``step`` K along a ramp, and log-spaced times within a hold.  ``method`` "fast" follows the
+    program in the continuous limit (ramps and holds marched with steps of ``ln_tau_step`` in
+    ln τ, :func:`tnmlib.physics.kernels.program_tf`) and reads Tf at those points; "exact" sums
+    the staircase directly, "staircase" runs it with the Prony recursion (their error is first
+    order in the jump).  Returns a Dataset over ``step`` (one entry per point) with ``time_s``,
     ``T_C``, ``Tf_C`` and ``segment`` (index of the program segment).
     """
     (dh, ln_a, x, beta), = check_parameters([[dh, ln_a, x, beta]])
@@ -331,10 +401,12 @@ def simulate_program(program: Program, dh: float, ln_a: float, x: float, beta: f
     dh_R = dh / R_J_PER_MOL_K
     if method == "exact":
         tf = kernels.exact_tf(history.T_K, history.dT_K, history.dt_s, ln_a, dh_R, x, beta)
-    else:
+    elif method == "staircase":
         s = prony_series(beta)
         tf = kernels.fast_tf(history.T_K, history.dT_K, history.dt_s, ln_a, dh_R, x,
                              s.weights, s.chains, s.ln_tau_max)
+    else:
+        tf = _continuous_program_tf(program, history, dh_R, ln_a, x, beta, ln_tau_step)
     return xr.Dataset(
         {
             "time_s": ("step", history.time_s, {"units": "s"}),

@@ -28,3 +28,37 @@ def simulate_to_file(out_path: str | Path, dh_J_per_mol: float, ln_a: float, x: 
         else:
             ds.to_netcdf(tmp, engine="h5netcdf")
     return ds
+
+
+def simulate_program_file(program_path: str | Path, out_path: str | Path, dh_J_per_mol: float, ln_a: float, x: float,
+                          beta: float, *, step_K: float) -> xr.Dataset:
+    """Follow the program in ``program_path`` (YAML, :func:`tnmlib.physics.program.program_from_document`)
+    in the continuous limit and write CSV (.csv: time_s, T_C, Tf_C, segment, cp_n — Cp^N = dTf/dT
+    on ramps, empty on holds) or netCDF (.nc).  Returns the Dataset."""
+    import numpy as np
+    import yaml
+
+    from ..errors import TNMInputError
+    from ..physics.program import program_from_document
+    from ..physics.simulate import simulate_program
+
+    try:
+        document = yaml.safe_load(Path(program_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TNMInputError(f"cannot read the program {program_path}: {str(exc).splitlines()[0]}") from None
+    program = program_from_document(document)
+    ds = simulate_program(program, dh_J_per_mol, ln_a, x, beta, step=step_K)
+    T, tf, segment = ds.T_C.values, ds.Tf_C.values, ds.segment.values
+    dT = np.diff(T, prepend=program.start_C)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cp_n = np.where(np.abs(dT) > 1e-12, np.diff(tf, prepend=program.start_C) / dT, np.nan)
+    ds["cp_n"] = ("step", cp_n, {"long_name": "Cp^N = dTf/dT over the step (ramps only)"})
+    out_path = Path(out_path)
+    with atomic_output(out_path) as tmp:
+        if out_path.suffix.lower() == ".csv":
+            table = np.column_stack([ds.time_s.values, T, tf, segment, cp_n])
+            np.savetxt(tmp, table, delimiter=",", header="time_s,T_C,Tf_C,segment,cp_n", comments="", fmt="%.10g")
+        else:
+            ds.to_netcdf(tmp, engine="h5netcdf")
+    return ds
+

@@ -1,0 +1,53 @@
+"""Any program in the continuous limit: ramps and holds of 1 min to 100 h, against the staircase
+extrapolated to zero jump (an independent route), to 1e-3 in Cp^N on the heating scan."""
+import numpy as np
+import pytest
+
+from tnmlib.physics.program import Hold, Program, Ramp
+from tnmlib.physics.simulate import simulate_program, simulate_program_reference
+
+GLASSES = {"Se": (356e3, -133.0, 0.52, 0.65), "PS-like": (700e3, -224.2, 0.46, 0.71),
+           "broad spectrum": (356e3, -133.0, 0.3, 0.35)}
+#: (glass, aging temperature below the glass transition in °C, hold in s)
+CASES = [("Se", 15.0, 60.0), ("Se", 25.0, 3600.0), ("Se", 30.0, 36000.0), ("Se", 15.0, 360000.0),
+         ("PS-like", 85.0, 36000.0), ("PS-like", 70.0, 360000.0), ("broad spectrum", 15.0, 360000.0)]
+STEP_K = 0.5
+
+
+def _heating_cp(tf_K: np.ndarray, segment: np.ndarray, which: int) -> np.ndarray:
+    """Cp^N on a heating ramp as the bin average (Tf(T_i) - Tf(T_i - step))/step."""
+    return np.diff(tf_K[segment == which]) / STEP_K
+
+
+@pytest.mark.parametrize("glass, aging_C, hold_s", CASES)
+def test_an_aged_glass_is_converged(glass, aging_C, hold_s):
+    params = GLASSES[glass]
+    program = Program(aging_C + 65.0, (Ramp(aging_C, 10.0), Hold(hold_s), Ramp(aging_C + 65.0, 10.0)))
+    fast = simulate_program(program, *params, step=STEP_K)
+    reference, spread = simulate_program_reference(program, *params, step=STEP_K, substeps=320, hold_substeps=6000)
+    segment = fast.segment.values
+    cp = _heating_cp(fast.Tf_C.values + 273.15, segment, 2)
+    cp_ref = _heating_cp(reference, segment, 2)
+    assert np.max(np.abs(cp - cp_ref)) <= 1e-3, (glass, hold_s, cp_ref.max())
+    # the reference's own first-order error, before extrapolation, is what makes it a reference
+    assert np.max(np.abs(fast.Tf_C.values + 273.15 - reference)) < 0.5 * spread.max() + 1e-3
+
+
+def test_a_memory_program_is_converged_too():
+    """Kovacs-like: quench, age 1 h, up to a higher temperature still below Tg, hold, then heat."""
+    params = GLASSES["Se"]
+    program = Program(90.0, (Ramp(10.0, 20.0), Hold(3600.0), Ramp(28.0, 5.0), Hold(600.0), Ramp(90.0, 10.0)))
+    fast = simulate_program(program, *params, step=STEP_K)
+    reference, _ = simulate_program_reference(program, *params, step=STEP_K, substeps=320, hold_substeps=6000)
+    segment = fast.segment.values
+    assert np.max(np.abs(_heating_cp(fast.Tf_C.values + 273.15, segment, 4) - _heating_cp(reference, segment, 4))) <= 1e-3
+    hold_ends = [np.nonzero(segment == k)[0][-1] for k in (1, 3)]
+    np.testing.assert_allclose(fast.Tf_C.values[hold_ends] + 273.15, reference[hold_ends], atol=2e-3)
+
+
+def test_holds_relax_towards_the_hold_temperature():
+    params = GLASSES["Se"]
+    program = Program(80.0, (Ramp(20.0, 10.0), Hold(360000.0)))
+    ds = simulate_program(program, *params, step=STEP_K)
+    hold = ds.Tf_C.values[ds.segment.values == 1]
+    assert np.all(np.diff(hold) <= 1e-9) and hold[-1] > 20.0  # Tf falls towards T, never below it
