@@ -559,6 +559,9 @@ def _add_fit(sub) -> None:
     p.add_argument("--liquid-range", type=_range, default=None, metavar="LO,HI",
                    help="with --normalize: °C range of the liquid line (default: found above the transition)")
     _add_export_options(p)
+    p.add_argument("--history", choices=("measured", "nominal"), default="measured",
+                   help="exports: simulate the program the sample followed (measured: achieved rates, holds, gaps "
+                        "bridged; the default) or constant-rate cycles at the paired cooling rates (nominal)")
     p.add_argument("--refine-lines", action="store_true",
                    help="refine each scan's glass and liquid lines together with the model (export or --normalize)")
     p.add_argument("--model", type=Path, default=None, metavar="ESTIMATOR.npz",
@@ -594,7 +597,7 @@ def _run_fit(args) -> None:
         normalize=args.normalize, glass_range_C=args.glass_range, liquid_range_C=args.liquid_range,
         network_path=args.model, refine=not args.no_refine, lag_s=args.lag_s, fit_lag=args.fit_lag,
         settings=_export_settings(args), scans=args.scans, include_flagged=args.include_flagged,
-        settling_s=args.settling_s, refine_lines=args.refine_lines)
+        settling_s=args.settling_s, refine_lines=args.refine_lines, history=args.history)
     if args.plot is not None:
         from .plots import fit_figure
 

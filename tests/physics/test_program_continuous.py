@@ -51,3 +51,21 @@ def test_holds_relax_towards_the_hold_temperature():
     ds = simulate_program(program, *params, step=STEP_K)
     hold = ds.Tf_C.values[ds.segment.values == 1]
     assert np.all(np.diff(hold) <= 1e-9) and hold[-1] > 20.0  # Tf falls towards T, never below it
+
+
+def test_program_scans_of_the_paper_cycles_equal_the_cycle_simulator():
+    """Two routes to the same scans: the CHR cycles as a program, and the CHR simulator."""
+    import warnings
+
+    from tnmlib.physics.program import chr_program
+    from tnmlib.physics.simulate import program_scans, simulate_chr_details
+
+    params = np.array(GLASSES["Se"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cycles = simulate_chr_details(params[None], t_min=-20.0, t_max=80.0, step=STEP_K)
+    lo, hi = cycles.window_C[0]
+    T = -20.0 + STEP_K * np.arange(201)
+    inside = (T - STEP_K >= lo) & (T <= hi)
+    scans = program_scans(chr_program(lo, hi), params, [1, 3, 5, 7, 9, 11], T[inside], STEP_K)
+    assert np.max(np.abs(scans - cycles.cp[0][:, inside])) < 5e-4

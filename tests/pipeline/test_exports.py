@@ -105,6 +105,7 @@ def test_tnm_fit_takes_an_export_and_reports_the_run(tmp_path, capsys):
     assert result["run"]["scans_fitted"] == [3, 5, 7, 9]
     assert result["cooling_rates_K_per_min"] == pytest.approx([10, 22, 5, 1], abs=0.05)
     assert set(result["run"]["normalised_alone"]) == {"1", "3", "5", "7", "9"}
+    assert result["history"].startswith("the program the sample followed")
     # practitioner's lines on a run whose glass starts 35 K below the transition: near the truth
     assert result["x"] == pytest.approx(0.48, abs=0.05) and result["beta"] == pytest.approx(0.74, abs=0.08)
     for option in (["--cooling-rates", "1,2"], ["--normalize"]):
@@ -154,3 +155,16 @@ def test_real_runs_fit_and_agree(tmp_path):
     a, b = fits
     assert abs(a["T_ref_C"] - b["T_ref_C"]) < 1.0
     assert abs(a["x"] - b["x"]) < 0.05 and abs(a["beta"] - b["beta"]) < 0.06
+
+
+def test_the_measured_history_and_the_nominal_cycles_agree_on_a_constant_rate_run():
+    """The fixture's coolings are constant-rate, so both histories must give the same scans."""
+    measured = read_run(fixture("trios.txt")).curves
+    nominal = read_run(fixture("trios.txt"), history="nominal").curves
+    assert nominal.history_model is None and measured.history_model is not None
+    from tnmlib.estimation.measured import model_curves
+
+    params = np.array([363e3, -174.0, 0.48, 0.74])
+    difference = model_curves(measured, params, 10.0) - model_curves(nominal, params, 10.0)
+    assert np.max(np.abs(difference)) < 5e-3
+

@@ -177,7 +177,7 @@ MAX_FINE_POINTS = 20_000
 def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
                       heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN,
                       max_evaluations: int = 200, *, lag_s: float = 0.0, fit_lag: bool = False,
-                      tolerance: float = 1e-8, free_lines: bool = False) -> Estimate:
+                      tolerance: float = 1e-8, free_lines: bool = False, model=None) -> Estimate:
     """Bounded least squares of the scans (n_rates, n_T) on the increasing grid ``T_C`` (°C), from
     ``start`` (dh J/mol, ln A, x, β), on the fast simulator.  On a uniform grid the model is
     simulated on the data's own grid (a value is the bin average over the step below it); on an
@@ -194,6 +194,10 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     ``correlation`` matrix, from the Jacobian at the optimum scaled by the residual variance
     (covariance s²(JᵀJ)⁻¹ with s² = Σr²/(m − n)).  Status: "ok", "not converged" (evaluation
     budget spent), "at bound" (a parameter on its bound), "bad input" or "failed".
+
+    ``model``: a function (params, lag s) -> scans (n_rates, n_T) on ``T_C`` to fit instead of the
+    constant-rate cycles (:func:`scans_on_grid`), e.g. the measured history of a run
+    (:func:`tnmlib.estimation.runs.history_model`).
 
     With ``free_lines`` the scans are Cp^N from provisional glass and liquid lines, and each
     scan's lines are refined with the model: the data are compared with
@@ -219,7 +223,7 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
 
     cp = np.asarray(cp, dtype=float)
     T_C = np.asarray(T_C, dtype=float)
-    simulate_on_data = scans_on_grid(T_C, rates, heating_rate_K_per_min)
+    simulate_on_data = model or scans_on_grid(T_C, rates, heating_rate_K_per_min)
     t_ref_K = float(np.mean(tf_prime_from_scans(cp, T_C))) + ZERO_CELSIUS_K
     n_fit = 5 if fit_lag else 4
 

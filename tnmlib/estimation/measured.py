@@ -32,6 +32,10 @@ class Curves:
     cooling_rates_K_per_min: np.ndarray
     columns: list[str]
     baselines: dict = field(default_factory=dict)
+    #: the scans of the history the sample followed, (params, lag s) -> (n_scans, n_T), when it is
+    #: known (an export); None: the constant-rate cycles at the cooling and heating rates
+    history_model: object = None
+    history: str = ""
 
 
 def normalize_curves(curves: Curves, glass_range_C=None, liquid_range_C=None,
@@ -102,7 +106,7 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
     check_curves(curves)
     estimate = fit_scans(curves.T_C, curves.values, curves.cooling_rates_K_per_min, heating_rate_K_per_min,
                          network=network, refine=refine, lag_s=lag_s, fit_lag=fit_lag,
-                         free_lines=free_lines and refine)
+                         free_lines=free_lines and refine, model=curves.history_model)
     if not np.all(np.isfinite(estimate.params)):
         raise TNMInputError(f"the fit failed ({estimate.status}): {estimate.message}")
     result: dict = {}
@@ -138,6 +142,8 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
         "T_range_C": [float(curves.T_C[0]), float(curves.T_C[-1])],
         "baselines": curves.baselines or None,
         "refined_lines": refined,
+        "history": curves.history or (f"constant-rate cycles: cooled at the rates above, heated at "
+                                      f"{heating_rate_K_per_min:g} K/min"),
         "tnmlib_version": __version__,
     })
     return result, model, curves
@@ -156,7 +162,8 @@ def _refined(curves: Curves, lines, line_t) -> tuple[Curves, dict]:
                       "the model and t = (T - T_mid)/half_span; (0, 0, 1, 0) leaves the provisional lines as they were",
         "T_mid_C": float(line_t[0]), "half_span_K": float(line_t[1]),
         "per_scan": {column: [float(v) for v in coefs] for column, coefs in zip(curves.columns, lines)}}
-    return Curves(curves.T_C, values, curves.cooling_rates_K_per_min, curves.columns, curves.baselines), described
+    return Curves(curves.T_C, values, curves.cooling_rates_K_per_min, curves.columns, curves.baselines,
+                  curves.history_model, curves.history), described
 
 
 def _finite(matrix) -> list:
@@ -166,4 +173,6 @@ def _finite(matrix) -> list:
 def model_curves(curves: Curves, params: np.ndarray, heating_rate_K_per_min: float, lag_s: float = 0.0) -> np.ndarray:
     """The simulated scans (n_scans, n_T) of ``params`` at the data's temperatures, exactly as the
     fit compares them with the data (:func:`tnmlib.estimation.classical.scans_on_grid`; lag ``lag_s`` s)."""
+    if curves.history_model is not None:
+        return curves.history_model(params, lag_s)
     return scans_on_grid(curves.T_C, curves.cooling_rates_K_per_min, heating_rate_K_per_min)(params, lag_s)

@@ -225,20 +225,22 @@ def fit_scans(T_C: np.ndarray, cp: np.ndarray, cooling_rates_K_per_min=PAPER_COO
               heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN, *,
               network: NetworkEstimator | None = None, refine: bool = True, lag_s: float = 0.0,
               fit_lag: bool = False, max_evaluations: int = 200,
-              tolerance: float = 1e-8, free_lines: bool = False) -> Estimate:
+              tolerance: float = 1e-8, free_lines: bool = False, model=None) -> Estimate:
     """Parameters (dh J/mol, ln A, x, β) of one sample's scans (n_rates, n_T) on the increasing grid
     ``T_C`` (°C): the network's reading when ``network`` was trained for this program (else the
     practitioner's start: Moynihan's Δh*, the position from Tf', x = β = 0.5), refined by bounded
     least squares unless ``refine`` is False; ``lag_s`` a known instrument lag (s), or with
     ``fit_lag`` the start of a fitted one; ``free_lines``: refine each scan's glass and liquid
-    lines with the model (:func:`tnmlib.estimation.classical.least_squares_fit`).
+    lines with the model (:func:`tnmlib.estimation.classical.least_squares_fit`); ``model``: the
+    scans of another history than the paper's cycles (then the network, trained on those cycles,
+    does not give the start).
 
     ``extra``: "start" (how the start was found), "start_params", "t_ref_C" (where τ_eq = 100 s),
     and after refinement those of :func:`tnmlib.estimation.classical.least_squares_fit` (stderr, correlation,
     lag_s, cost); ``seconds`` covers start and refinement."""
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
-    if network is not None and network.matches(rates, heating_rate_K_per_min):
+    if network is not None and model is None and network.matches(rates, heating_rate_K_per_min):
         start, how = network.estimate(T_C, cp, rates), START_NETWORK
     else:
         start, how = practitioner_start(cp, T_C, rates), START_PRACTITIONER
@@ -252,7 +254,7 @@ def fit_scans(T_C: np.ndarray, cp: np.ndarray, cooling_rates_K_per_min=PAPER_COO
         start.seconds = time.perf_counter() - t0
         return start
     fit = least_squares_fit(cp, T_C, start.params, rates, heating_rate_K_per_min, max_evaluations,
-                            lag_s=lag_s, fit_lag=fit_lag, tolerance=tolerance, free_lines=free_lines)
+                            lag_s=lag_s, fit_lag=fit_lag, tolerance=tolerance, free_lines=free_lines, model=model)
     fit.extra.update(start=how, start_params=start.params.tolist())
     if np.all(np.isfinite(fit.params)):
         fit.extra["t_ref_C"] = float(t_ref_K(fit.params[0], fit.params[1])) - ZERO_CELSIUS_K

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TNMInputError
+from ..physics.instrument import instrument_lag
+from ..physics.program import Hold, Program, Ramp
+from ..physics.simulate import program_scans
 from .baselines import GUARANTEED, BaselineSettings, ScanBaseline, compare_steps, scan_baselines
 from .measured import Curves
 from .measurement import (SETTLING_S, Measurement, SegmentSummary, Step, achieved_rate, heating_scan_cp,
@@ -49,6 +52,41 @@ class PreparedRun:
         return [s.index for s in self.summaries if s.kind == "heating" and s.fit]
 
 
+#: How tnm fit simulates an export: the program the sample followed, or constant-rate cycles.
+HISTORIES = ("measured", "nominal")
+
+
+def history_program(steps: list[Step], liquid_C: float) -> tuple[Program, dict[int, int]]:
+    """The history as a :class:`~tnmlib.physics.program.Program` — ramps at their achieved rates,
+    holds, bridges — from the first cooling that starts in the liquid (above ``liquid_C``, °C),
+    where the sample is in equilibrium whatever it did before; and, for each export segment that
+    became a ramp, its index among the program's segments."""
+    first = next((k for k, st in enumerate(steps)
+                  if st.kind == "ramp" and st.rate_K_per_min < 0 and st.T_start_C > liquid_C), None)
+    if first is None:
+        raise TNMInputError(f"no cooling starts in the liquid (above {liquid_C:.1f} °C): the history is unknown")
+    steps = steps[first:]
+    segments, index = [], {}
+    for step in steps:
+        if step.kind == "ramp" and abs(step.T_end_C - step.T_start_C) > 1e-9 and abs(step.rate_K_per_min) > 0:
+            if step.segment is not None:
+                index[step.segment] = len(segments)
+            segments.append(Ramp(step.T_end_C, abs(step.rate_K_per_min), label=step.source))
+        elif step.duration_min > 0 and step.kind == "hold":
+            segments.append(Hold(60.0 * step.duration_min, label=step.source))
+    return Program(steps[0].T_start_C, tuple(segments)), index
+
+
+def history_model(program: Program, ramps: list[int], T_C: np.ndarray, step_K: float, heating_rate_K_per_min: float):
+    """The function (params, lag s) -> Cp^N (n_scans, n_T) of the heating ramps ``ramps`` of
+    ``program`` on the uniform grid ``T_C`` (:func:`tnmlib.physics.simulate.program_scans`), through
+    a first-order instrument lag."""
+    def model(params, lag_s: float = 0.0) -> np.ndarray:
+        scans = program_scans(program, params, ramps, T_C, step_K)
+        return instrument_lag(scans, lag_s, step_K, heating_rate_K_per_min) if lag_s > 0 else scans
+    return model
+
+
 def _rate_through(segment, lo_C: float, hi_C: float) -> tuple[float, str]:
     """Cooling rate (K/min, positive) of a segment through [lo_C, hi_C] °C; where its data end
     above that window (data off), the rate over its last quarter of rows."""
@@ -65,11 +103,15 @@ def _rate_through(segment, lo_C: float, hi_C: float) -> tuple[float, str]:
 
 def prepare_run(measurement: Measurement, settings: BaselineSettings = GUARANTEED, *,
                 scans: list[int] | None = None, include_flagged: bool = False,
-                settling_s: float = SETTLING_S, grid_step_K: float = GRID_STEP_K) -> PreparedRun:
+                settling_s: float = SETTLING_S, grid_step_K: float = GRID_STEP_K,
+                history: str = "measured") -> PreparedRun:
     """Read the run as described in the module docstring.  ``scans``: the heating scans (segment
     numbers) to fit — each must be a heating scan with a cooling before it and normalisable, or
     the call stops with the reason; default: every scan that passes all checks (flagged ones too
-    with ``include_flagged``)."""
+    with ``include_flagged``).  ``history``: "measured" fits along the program the sample followed
+    (:func:`history_program`), "nominal" along constant-rate cycles at the paired cooling rates."""
+    if history not in HISTORIES:
+        raise TNMInputError(f"history must be one of {', '.join(HISTORIES)}, got {history!r}")
     steps, summaries = thermal_history(measurement)
     by_index = {s.index: s for s in measurement.segments}
     heating = [s for s in summaries if s.kind == "heating"]
@@ -120,6 +162,12 @@ def prepare_run(measurement: Measurement, settings: BaselineSettings = GUARANTEE
             raise TNMInputError(f"the chosen scans were heated at {np.round(rates, 2).tolist()} K/min: one fit needs "
                                 "one heating rate (choose scans with --scans)")
     curves = _curves(chosen, baselines, info, grid_step_K) if len(chosen) >= 2 else None
+    if curves is not None and history == "measured":
+        program, index = history_program(steps, window[1])
+        curves.history_model = history_model(program, [index[s.index] for s in chosen], curves.T_C, grid_step_K,
+                                             heating_rate)
+        curves.history = (f"the program the sample followed ({len(program.segments)} ramps and holds from "
+                          f"{program.start_C:.1f} °C, achieved rates, gaps bridged), followed in the continuous limit")
     return PreparedRun(measurement, steps, summaries, baselines, info, curves, heating_rate, window)
 
 

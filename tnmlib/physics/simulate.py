@@ -107,6 +107,54 @@ def _continuous_program_tf(program: Program, history, dh_R: float, ln_a: float, 
     return tf
 
 
+def program_scans(program: Program, params, ramps: Sequence[int], T_C: np.ndarray, step_K: float,
+                  ln_tau_step: float = PROGRAM_LN_TAU_STEP) -> np.ndarray:
+    """Cp^N (n_scans, n_T) of one parameter set on the heating ramps ``ramps`` (indices into
+    ``program.segments``) of a program followed in the continuous limit, as bin averages
+    (Tf(T) − Tf(T − step))/step on the increasing grid ``T_C`` (°C), which must lie within each
+    ramp.  The whole program is one history: each scan remembers everything before it."""
+    from .program import Ramp
+
+    (dh, ln_a, x, beta), = check_parameters(np.asarray(params, dtype=float)[None, :4])
+    T_C = np.asarray(T_C, dtype=float)
+    below = T_C - step_K
+    kinds, targets, rates, offsets, points, where = [], [], [], [0], [], {}
+    T_now = program.start_C
+    for k, seg in enumerate(program.segments):
+        if isinstance(seg, Ramp):
+            kinds.append(0)
+            targets.append(seg.to_C + ZERO_CELSIUS_K)
+            rates.append(seg.rate_K_per_min / 60.0)
+            if k in ramps:
+                if not (seg.to_C > T_now and below[0] >= T_now - 1e-9 and T_C[-1] <= seg.to_C + 1e-9):
+                    raise TNMInputError(f"segment {k} of the program is not a heating ramp over "
+                                        f"[{below[0]:.2f}, {T_C[-1]:.2f}] °C")
+                mine = np.unique(np.concatenate([below, T_C])) + ZERO_CELSIUS_K
+                where[k] = (offsets[-1], mine)
+                points.append(mine)
+            T_now = seg.to_C
+        else:
+            kinds.append(1)
+            targets.append(seg.duration_s)
+            rates.append(0.0)
+        offsets.append(offsets[-1] + (points[-1].size if k in where and where[k][0] == offsets[-1] else 0))
+    missing = [k for k in ramps if k not in where]
+    if missing:
+        raise TNMInputError(f"segments {missing} of the program are not ramps")
+    s = prony_series(beta)
+    all_points = np.concatenate(points) if points else np.empty(0)
+    tf, _ = kernels.program_tf(ln_a, dh / R_J_PER_MOL_K, x, s.weights, s.chains, s.ln_tau_max,
+                               program.start_C + ZERO_CELSIUS_K, np.array(kinds, dtype=np.int64),
+                               np.array(targets, dtype=float), np.array(rates, dtype=float),
+                               np.array(offsets, dtype=np.int64), all_points, ln_tau_step)
+    out = np.empty((len(ramps), T_C.size))
+    for j, k in enumerate(ramps):
+        start, mine = where[k]
+        tf_k = tf[start:start + mine.size]
+        out[j] = (np.interp(T_C + ZERO_CELSIUS_K, mine, tf_k) - np.interp(below + ZERO_CELSIUS_K, mine, tf_k)) / step_K
+    return out
+
+
 def simulate_program_reference(program: Program, dh: float, ln_a: float, x: float, beta: float, *,
                                step: float = PAPER_STEP_K, substeps: int = 20,
                                hold_substeps: int = 600) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
              liquid_range_C=None, network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
              fit_lag: bool = False, settings: BaselineSettings = GUARANTEED, scans=None,
              include_flagged: bool = False, settling_s: float | None = None,
-             refine_lines: bool = False) -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
+             refine_lines: bool = False, history: str = "measured") -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
     """Fit the heating scans in ``curves_path`` — a vendor export (:mod:`tnmlib.pipeline.exports`)
     or a curves CSV — and write the result to ``out_path`` (.json); returns the result, the curves
     as fitted (Cp^N), the model's scans on their temperatures (n_scans, n_T) and, for an export,
@@ -49,13 +49,15 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     (:mod:`tnmlib.estimation.baselines`); the fit's lines use ``settings.for_fit()``, and each
     scan's JSON entry says whether the guaranteed one holds too.  ``refine_lines``: refine each
     scan's lines with the model (variable projection; see
-    :func:`tnmlib.estimation.classical.least_squares_fit`)."""
+    :func:`tnmlib.estimation.classical.least_squares_fit`).  ``history`` (exports): "measured"
+    simulates the program the sample followed, "nominal" constant-rate cycles."""
     run = None
     if read_export(curves_path) is not None:
         if cooling_rates_K_per_min is not None or normalize or glass_range_C or liquid_range_C:
             raise TNMInputError("--cooling-rates, --normalize and the ranges are for curves CSVs: an export's "
                                 "rates come from its measured temperature and every scan is normalised")
-        run = read_run(curves_path, settings, scans=scans, include_flagged=include_flagged, settling_s=settling_s)
+        run = read_run(curves_path, settings, scans=scans, include_flagged=include_flagged, settling_s=settling_s,
+                       history=history)
         if run.curves is None:
             raise TNMInputError(f"{curves_path}: {len(run.chosen)} heating scan(s) can be fitted, need 2 "
                                 "(tnm read shows why the others cannot)")

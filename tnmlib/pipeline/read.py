@@ -15,13 +15,13 @@ from .exports import read_export
 
 
 def read_run(path: str | Path, settings: BaselineSettings = GUARANTEED, *, scans=None,
-             include_flagged: bool = False, settling_s: float | None = None) -> PreparedRun:
+             include_flagged: bool = False, settling_s: float | None = None, history: str = "measured") -> PreparedRun:
     """Read a vendor export and prepare it (:func:`tnmlib.estimation.runs.prepare_run`)."""
     measurement = read_export(path)
     if measurement is None:
         raise TNMInputError(f"{path}: a curves CSV holds no segments or history; tnm fit reads it as it is")
     kwargs = {} if settling_s is None else {"settling_s": settling_s}
-    return prepare_run(measurement, settings, scans=scans, include_flagged=include_flagged, **kwargs)
+    return prepare_run(measurement, settings, scans=scans, include_flagged=include_flagged, history=history, **kwargs)
 
 
 def segment_rows(run: PreparedRun) -> list[dict]:
