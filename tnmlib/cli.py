@@ -562,6 +562,9 @@ def _add_fit(sub) -> None:
     p.add_argument("--history", choices=("measured", "nominal"), default="measured",
                    help="exports: simulate the program the sample followed (measured: achieved rates, holds, gaps "
                         "bridged; the default) or constant-rate cycles at the paired cooling rates (nominal)")
+    p.add_argument("--hold-out", action="store_true",
+                   help="exports: also fit without each scan in turn, predict it along its history, and report its "
+                        "rms beside interpolation between its neighbours in log q and the leave-one-out spread")
     p.add_argument("--refine-lines", action="store_true",
                    help="refine each scan's glass and liquid lines together with the model (export or --normalize)")
     p.add_argument("--model", type=Path, default=None, metavar="ESTIMATOR.npz",
@@ -597,7 +600,8 @@ def _run_fit(args) -> None:
         normalize=args.normalize, glass_range_C=args.glass_range, liquid_range_C=args.liquid_range,
         network_path=args.model, refine=not args.no_refine, lag_s=args.lag_s, fit_lag=args.fit_lag,
         settings=_export_settings(args), scans=args.scans, include_flagged=args.include_flagged,
-        settling_s=args.settling_s, refine_lines=args.refine_lines, history=args.history)
+        settling_s=args.settling_s, refine_lines=args.refine_lines, history=args.history,
+        hold_out_scans=args.hold_out)
     if args.plot is not None:
         from .plots import fit_figure
 
@@ -615,6 +619,11 @@ def _run_fit(args) -> None:
         print(f"tnm fit: warning: the lines of {', '.join(unshown)} are not shown to give Cp^N within "
               f"{args.tolerance:g} on their own (normalised_alone in {args.out}); --refine-lines fits them "
               "with the model", file=sys.stderr)
+    if result.get("hold_out"):
+        for row in result["hold_out"]["scans"]:
+            print(f"held out {row['scan']} (cooled at {row['cooled_at_K_per_min']:.3g} K/min): model rms "
+                  f"{row['model_rms']:.4f}, interpolation rms {row['interpolation_rms']:.4f}")
+        print("leave-one-scan-out sd: " + ", ".join(f"{k} {v:.3g}" for k, v in result["hold_out"]["leave_one_out_sd"].items()))
     shown = ", ".join(f"{p.display_key} = {result[p.display_key]:.4g}"
                       + (f" ± {stderr:.2g}" if (stderr := result.get(f"{p.display_key}_stderr")) is not None else "")
                       for p in PARAMETERS)

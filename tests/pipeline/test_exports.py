@@ -168,3 +168,18 @@ def test_the_measured_history_and_the_nominal_cycles_agree_on_a_constant_rate_ru
     difference = model_curves(measured, params, 10.0) - model_curves(nominal, params, 10.0)
     assert np.max(np.abs(difference)) < 5e-3
 
+
+
+def test_hold_out_predicts_each_scan_along_its_history(tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(fixture("trios.txt")), "--out", str(out), "--hold-out"]) == 0
+    held = json.loads(out.read_text())["hold_out"]
+    assert [row["scan"] for row in held["scans"]] == ["segment 3", "segment 5", "segment 7", "segment 9"]
+    for row in held["scans"]:
+        assert 0 < row["model_rms"] < 0.2 and 0 < row["interpolation_rms"] < 1
+    assert all(v >= 0 for v in held["leave_one_out_sd"].values())
+    assert "interpolation rms" in capsys.readouterr().out
+    csv = tmp_path / "curves.csv"
+    csv.write_text("T_C,cp_q10,cp_q20\n" + "\n".join(f"{t},{0},{0}" for t in range(20)) + "\n")
+    assert main(["fit", str(csv), "--out", str(tmp_path / "x.json"), "--hold-out"]) == 2
+    assert "are for instrument exports" in capsys.readouterr().err

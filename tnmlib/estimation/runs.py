@@ -46,6 +46,20 @@ class PreparedRun:
     curves: Curves | None
     heating_rate_K_per_min: float | None
     transition_window_C: tuple[float, float] | None
+    #: with the measured history: the program and each chosen scan's ramp in it
+    program: Program | None = None
+    ramp_of: dict[int, int] | None = None
+
+    def subset_curves(self, keep: list[int]) -> Curves:
+        """The chosen scans at positions ``keep`` (into :attr:`chosen`) as Curves with their own
+        history model (the same program; only those scans simulated)."""
+        c = self.curves
+        out = Curves(c.T_C, c.values[keep], c.cooling_rates_K_per_min[keep], [c.columns[k] for k in keep],
+                     c.baselines, None, c.history)
+        if self.program is not None:
+            out.history_model = history_model(self.program, [self.ramp_of[self.chosen[k]] for k in keep], c.T_C,
+                                              float(c.T_C[1] - c.T_C[0]), self.heating_rate_K_per_min)
+        return out
 
     @property
     def chosen(self) -> list[int]:
@@ -162,13 +176,14 @@ def prepare_run(measurement: Measurement, settings: BaselineSettings = GUARANTEE
             raise TNMInputError(f"the chosen scans were heated at {np.round(rates, 2).tolist()} K/min: one fit needs "
                                 "one heating rate (choose scans with --scans)")
     curves = _curves(chosen, baselines, info, grid_step_K) if len(chosen) >= 2 else None
+    program = index = None
     if curves is not None and history == "measured":
         program, index = history_program(steps, window[1])
         curves.history_model = history_model(program, [index[s.index] for s in chosen], curves.T_C, grid_step_K,
                                              heating_rate)
         curves.history = (f"the program the sample followed ({len(program.segments)} ramps and holds from "
                           f"{program.start_C:.1f} °C, achieved rates, gaps bridged), followed in the continuous limit")
-    return PreparedRun(measurement, steps, summaries, baselines, info, curves, heating_rate, window)
+    return PreparedRun(measurement, steps, summaries, baselines, info, curves, heating_rate, window, program, index)
 
 
 def _cooling_rates(measurement: Measurement, summaries: list[SegmentSummary], window) -> None:

@@ -36,7 +36,8 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
              liquid_range_C=None, network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
              fit_lag: bool = False, settings: BaselineSettings = GUARANTEED, scans=None,
              include_flagged: bool = False, settling_s: float | None = None,
-             refine_lines: bool = False, history: str = "measured") -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
+             refine_lines: bool = False, history: str = "measured",
+             hold_out_scans: bool = False) -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
     """Fit the heating scans in ``curves_path`` — a vendor export (:mod:`tnmlib.pipeline.exports`)
     or a curves CSV — and write the result to ``out_path`` (.json); returns the result, the curves
     as fitted (Cp^N), the model's scans on their temperatures (n_scans, n_T) and, for an export,
@@ -63,8 +64,8 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
                                 "(tnm read shows why the others cannot)")
         curves, heating_rate_K_per_min = run.curves, run.heating_rate_K_per_min
     else:
-        if scans is not None or include_flagged:
-            raise TNMInputError("--scans and --include-flagged are for instrument exports, not curves CSVs")
+        if scans is not None or include_flagged or hold_out_scans:
+            raise TNMInputError("--scans, --include-flagged and --hold-out are for instrument exports, not curves CSVs")
         curves = read_curves_csv(curves_path, cooling_rates_K_per_min)
         if normalize:
             curves = normalize_curves(curves, glass_range_C, liquid_range_C, settings=settings)
@@ -83,11 +84,52 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
                          "cp_source": {str(k): v.get("cp_source") for k, v in run.scan_info.items()},
                          "normalised_alone": {str(k): v.get("alone") for k, v in run.scan_info.items()},
                          "startup_end_C": {str(k): v.get("startup_end_C") for k, v in run.scan_info.items()}}
+    if hold_out_scans:
+        result["hold_out"] = hold_out(run, result, network, lag_s=lag_s, fit_lag=fit_lag)
     result["input"] = str(curves_path)
     result["network"] = str(network_path) if network_path else "shipped with tnmlib"
     with atomic_output(Path(out_path)) as tmp:
         tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return result, curves, model, run
+
+
+def hold_out(run: "PreparedRun", result: dict, network: NetworkEstimator | None = None, *, lag_s: float = 0.0,
+             fit_lag: bool = False) -> dict:
+    """Each chosen scan left out in turn: the others fitted along their history, the left-out scan
+    predicted along its own, its rms beside interpolating its neighbours in log q (the two nearest
+    cooling rates on either side; the two nearest on one side at the ends, extrapolated); and the
+    leave-one-scan-out (jackknife) standard deviation of every parameter.  ``result``: the
+    all-scan fit, for the lag when it was fitted."""
+    from ..estimation.measured import fit_result
+
+    curves = run.curves
+    n = len(run.chosen)
+    log_q = np.log(curves.cooling_rates_K_per_min)
+    rows, params = [], []
+    for j in range(n):
+        others = [k for k in range(n) if k != j]
+        fitted, _, _ = fit_result(run.subset_curves(others), run.heating_rate_K_per_min, network, lag_s=lag_s,
+                                  fit_lag=fit_lag)
+        p = np.array([q.units_per_display * fitted[q.display_key] for q in PARAMETERS])
+        params.append([fitted[q.display_key] for q in PARAMETERS])
+        predicted = model_curves(run.subset_curves([j]), p, run.heating_rate_K_per_min, fitted["lag_s"])[0]
+        order = np.argsort(log_q[others])
+        lq, values = log_q[others][order], curves.values[others][order]
+        right = int(np.searchsorted(lq, log_q[j]))
+        a, b = (right - 1, right) if 0 < right < len(others) else ((0, 1) if right == 0 else (len(others) - 2, len(others) - 1))
+        w = (log_q[j] - lq[a]) / (lq[b] - lq[a]) if lq[b] != lq[a] else 0.5
+        interpolated = (1 - w) * values[a] + w * values[b]
+        data = curves.values[j]
+        rows.append({"scan": curves.columns[j], "cooled_at_K_per_min": float(curves.cooling_rates_K_per_min[j]),
+                     "model_rms": float(np.sqrt(np.mean((predicted - data) ** 2))),
+                     "interpolation_rms": float(np.sqrt(np.mean((interpolated - data) ** 2))),
+                     "parameters_without_it": dict(zip([q.display_key for q in PARAMETERS], params[-1]))})
+    params = np.array(params)
+    jackknife = np.sqrt((n - 1) / n * np.sum((params - params.mean(axis=0)) ** 2, axis=0))
+    return {"scans": rows,
+            "leave_one_out_sd": {q.display_key: float(v) for q, v in zip(PARAMETERS, jackknife)},
+            "definition": "jackknife sd: sqrt((n-1)/n * sum (p_i - mean p)^2) over the fits without scan i; "
+                          "interpolation: linear in log q between the neighbouring scans' Cp^N"}
 
 
 def literature_fit_table(fits_dir: str | Path) -> "pandas.DataFrame":
