@@ -453,14 +453,22 @@ def _add_example(sub) -> None:
         epilog="Example: tnm example --glass Se --kind raw --out se-raw.csv && tnm fit se-raw.csv --normalize --out se.json")
     p.add_argument("--glass", required=True, help="one of study.yaml's literature_glasses (e.g. Se)")
     p.add_argument("--kind", default="clean", help="clean, noisy-lag or raw (default clean)")
+    p.add_argument("--format", dest="export_format", default=None,
+                   choices=("trios", "trios-csv", "trios-json", "netzsch", "mettler"),
+                   help="write a whole synthetic run as this instrument's export instead (first heat, cooling at "
+                        "10, 40 (followed at 22), 5 and 1 K/min, heating scans with start-up transients)")
     p.add_argument("--seed", type=int, default=0, help="seed of noise and grid (default 0)")
-    p.add_argument("--out", type=Path, required=True, metavar="CURVES.csv")
+    p.add_argument("--out", type=Path, required=True, metavar="CURVES.csv|EXPORT")
     p.set_defaults(run=_run_example)
 
 
 def _run_example(args) -> None:
-    from .pipeline.example import write_example
+    from .pipeline.example import write_example, write_example_export
 
+    if args.export_format is not None:
+        size = write_example_export(args.glass, args.export_format, args.out)
+        print(f"wrote {args.out} ({args.glass}, a synthetic {args.export_format} export, {size:,} bytes)")
+        return
     _require_suffix(args.out, "--out", ".csv")
     T, columns = write_example(args.glass, args.kind, args.out, args.seed)
     print(f"wrote {args.out} ({args.glass}, {args.kind}: {len(columns)} scans x {T.size} temperatures)")

@@ -4,7 +4,7 @@ left out."""
 import numpy as np
 import pytest
 
-from export_writers import MAX_ACHIEVED_K_PER_MIN, synthetic_run
+from tnmlib.pipeline.exports.write import MAX_ACHIEVED_K_PER_MIN, synthetic_run
 from tnmlib.errors import TNMInputError
 from tnmlib.estimation.measurement import (Measurement, Segment, achieved_rate, heating_scan_cp,
                                            program_document, segment_kind, thermal_history)

@@ -183,3 +183,13 @@ def test_hold_out_predicts_each_scan_along_its_history(tmp_path, capsys):
     csv.write_text("T_C,cp_q10,cp_q20\n" + "\n".join(f"{t},{0},{0}" for t in range(20)) + "\n")
     assert main(["fit", str(csv), "--out", str(tmp_path / "x.json"), "--hold-out"]) == 2
     assert "are for instrument exports" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["trios", "trios-csv", "trios-json", "netzsch", "mettler"])
+def test_tnm_example_writes_a_run_in_every_layout(fmt, tmp_path, capsys):
+    out = tmp_path / f"se.{'json' if fmt == 'trios-json' else 'txt'}"
+    assert main(["example", "--glass", "Se", "--format", fmt, "--out", str(out)]) == 0
+    run = read_run(out)
+    assert run.chosen == [3, 5, 7, 9]
+    assert [round(run.summaries[k - 1].cooled_at_K_per_min, 1) for k in run.chosen] == [10.0, 22.0, 5.0, 1.0]
+    assert 30 < run.transition_window_C[0] < 50  # Se's transition, not OTP's

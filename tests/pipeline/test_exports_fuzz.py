@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from export_writers import all_formats, synthetic_run
+from tnmlib.pipeline.exports.write import all_formats, synthetic_run
 from tnmlib.cli import main
 from tnmlib.errors import TNMInputError
 from tnmlib.pipeline.read import read_run

@@ -56,3 +56,35 @@ def write_example(glass: str, kind: str, out_path: str | Path, seed: int = 0) ->
     with atomic_output(Path(out_path)) as tmp:
         write_curves_csv(tmp, T, columns)
     return T, columns
+
+
+def write_example_export(glass: str, fmt: str, out_path: str | Path) -> int:
+    """Write a synthetic run of ``glass`` (a key of study.yaml's literature_glasses) as an
+    instrument export in layout ``fmt`` (:data:`tnmlib.pipeline.exports.write.FORMATS`): a first
+    heat, then cooling at 10, 40 (the instrument follows 22), 5 and 1 K/min, each followed by a
+    heating scan at 10 K/min with its start-up transient, over T_ref − 45 … T_ref + 35 °C (wider
+    for a broad transition).  Returns the bytes written."""
+    import math
+
+    from ..physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
+    from .exports.write import FORMATS, synthetic_run, write_export
+
+    if glass not in LITERATURE_GLASSES:
+        raise TNMInputError(f"unknown glass {glass!r}; choose one of {', '.join(LITERATURE_GLASSES)}")
+    if fmt not in FORMATS:
+        raise TNMInputError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    params = np.asarray(LITERATURE_GLASSES[glass], dtype=float)
+    t_ref_K = params[0] / (R_J_PER_MOL_K * (math.log(100.0) - params[1]))
+    width = R_J_PER_MOL_K * t_ref_K ** 2 / params[0]
+    t_ref_C = t_ref_K - ZERO_CELSIUS_K
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # each heating scan's grid is the run's range, narrower than a cycle
+        run = synthetic_run(params=params, t_low_C=round(t_ref_C - max(45.0, 18 * width)),
+                            t_high_C=round(t_ref_C + max(35.0, 12 * width)))
+    data = write_export(run, fmt)
+    with atomic_output(Path(out_path)) as tmp:
+        tmp.write_bytes(data)
+    return len(data)
+

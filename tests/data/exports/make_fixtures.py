@@ -5,13 +5,11 @@ shared real exports (../shared/data/trios, kept out of the repository), TRIOS JS
 TRIOSJSONExportSchema (tainstruments-triosdataschema on PyPI), NETZSCH follows public Proteus
 ASCII exports, Mettler the STARe export as documented.  Run from the repository root:
 ``.venv/bin/python tests/data/exports/make_fixtures.py``."""
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent / "support"))
+from tnmlib.pipeline.exports.write import all_formats, synthetic_run
 
-from export_writers import all_formats, synthetic_run  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     for name, data in all_formats(synthetic_run(heating_step_K=1.0)).items():

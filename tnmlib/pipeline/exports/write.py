@@ -1,4 +1,5 @@
-"""Synthetic DSC runs written in each vendor format the readers take (test fixtures and fuzzing).
+"""Synthetic DSC runs written in each vendor format the readers take (``tnm example --format``,
+the test fixtures and the fuzzing).
 
 :func:`synthetic_run` builds a run the way the shared TRIOS exports look: a first heat through
 the transition, then for each nominal cooling rate a cooling segment (fast ones limited by the
@@ -33,16 +34,22 @@ class RunSegment:
     cp_J_per_gK: np.ndarray
 
 
-def _cp_line(T):
-    glass = 1.00 + 0.0035 * (T + 30.0)
-    liquid = 1.45 + 0.0010 * (T + 30.0)
+def _cp_line(T, center_C: float = -30.0):
+    glass = 1.00 + 0.0035 * (T - center_C)
+    liquid = 1.45 + 0.0010 * (T - center_C)
     return glass, liquid
 
 
 def synthetic_run(rates_K_per_min=(10.0, 40.0, 5.0, 1.0), params=OTP_LIKE, heating_step_K: float = 0.5,
-                  startup: bool = True, crystallise_last: bool = False) -> list[RunSegment]:
+                  startup: bool = True, crystallise_last: bool = False, t_low_C: float | None = None,
+                  t_high_C: float | None = None) -> list[RunSegment]:
     """Segments of a run (see module docstring); times in min, T in °C, heat flow in W/g
-    (endothermic positive), Cp in J/(g·K) with the instrument's start-up rows (0 and negative)."""
+    (endothermic positive), Cp in J/(g·K) with the instrument's start-up rows (0 and negative).
+    ``t_low_C``/``t_high_C``: the run's range (default −65 and 5 °C, around the o-terphenyl-like
+    glass's transition)."""
+    T_LOW_C = globals()["T_LOW_C"] if t_low_C is None else t_low_C  # noqa: N806 - the run's constants
+    T_HIGH_C = globals()["T_HIGH_C"] if t_high_C is None else t_high_C  # noqa: N806
+    center = 0.5 * (T_LOW_C + T_HIGH_C)
     segments: list[RunSegment] = []
     t = 0.0
 
@@ -55,10 +62,10 @@ def synthetic_run(rates_K_per_min=(10.0, 40.0, 5.0, 1.0), params=OTP_LIKE, heati
         time = t + elapsed
         # the sample lags the program at the start (time constant 0.1 min), as the real exports do
         T = T_grid - (HEATING_K_PER_MIN * 0.1 * (1.0 - np.exp(-elapsed / 0.1)) if startup else 0.0)
-        glass, liquid = _cp_line(T)
+        glass, liquid = _cp_line(T, center)
         cp = glass + (liquid - glass) * np.interp(T, T_grid, cp_n)
         if crystallise:
-            cp = cp - 0.4 * np.clip((T + 12.0) / 12.0, 0, None) ** 2  # the liquid falls as it crystallises
+            cp = cp - 0.4 * np.clip((T - T_HIGH_C + 17.0) / 12.0, 0, None) ** 2  # the liquid falls as it crystallises
         hf = cp * HEATING_K_PER_MIN / 60.0
         cp_col = cp.copy()
         if startup:
@@ -74,7 +81,7 @@ def synthetic_run(rates_K_per_min=(10.0, 40.0, 5.0, 1.0), params=OTP_LIKE, heati
         program_end_min = (T_HIGH_C - T_LOW_C) / nominal  # when the program reaches its end: data off
         time = t + np.arange(0.0, program_end_min + 1e-9, 0.1)
         T = T_HIGH_C - achieved * (time - t)
-        glass, liquid = _cp_line(T)
+        glass, liquid = _cp_line(T, center)
         hf = -liquid * achieved / 60.0  # exothermic on cooling: negative, a rough value
         segments.append(RunSegment(title, time, T, hf, liquid.copy()))
         # the sample reaches T_LOW after the data stop; the hold lasts until a minute after the program's end
@@ -171,8 +178,18 @@ def write_mettler(segments, *, sample_mass_mg=5.0) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: name -> (writer output as bytes); what the fixtures and the fuzz start from
+#: The layouts tnm example writes, by name (file suffixes as a user would give them).
+FORMATS = ("trios", "trios-csv", "trios-json", "netzsch", "mettler")
+
+
+def write_export(segments, fmt: str) -> bytes:
+    """One run in one layout (:data:`FORMATS`), as bytes in that layout's encoding."""
+    return all_formats(segments)[{"trios": "trios.txt", "trios-csv": "trios.csv", "trios-json": "trios.json",
+                                  "netzsch": "netzsch.txt", "mettler": "mettler.txt"}[fmt]]
+
+
 def all_formats(segments) -> dict[str, bytes]:
+    """name -> the run written in that layout (what the fixtures and the fuzz start from)."""
     return {
         "trios.txt": write_trios_text(segments).encode("utf-8"),
         "trios.csv": write_trios_text(segments, separator=",", heat_flow="mW", time_unit="s", exotherm="Up").encode("utf-8"),
