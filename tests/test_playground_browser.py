@@ -43,7 +43,7 @@ def lab(tmp_path_factory):
         pytest.skip("the project's kernel is not installed (make lab installs it)")
     work = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "notebooks" / "playground.ipynb", work)
-    from cdp import _free_port
+    from cdp import _free_port, stop
 
     port = _free_port()
     command = [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
@@ -63,11 +63,7 @@ def lab(tmp_path_factory):
             pytest.fail("JupyterLab did not start: " + (work / "lab.log").read_text()[-2000:])
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         log.close()
 
 

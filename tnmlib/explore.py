@@ -22,6 +22,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from .physics.instrument import instrument_lag
 from .physics.simulate import simulate_chr_details
 from .plots import PALETTE
 from .study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 #: The playground's grid step (K): fine enough that the drawn curve is the converged one's bin
 #: average, coarse enough for a redraw in a few milliseconds (``explore_grid_error`` measures it).

@@ -36,11 +36,13 @@ LOCAL = re.compile(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|abo
 
 
 def find_chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SystemExit("bookcheck: Chromium not found (Debian: apt-get install chromium)")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cdp import find_chromium as find
+
+    try:
+        return find()
+    except RuntimeError as exc:
+        raise SystemExit(f"bookcheck: {exc}") from None
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -141,9 +141,14 @@ def chromium_page(timeout_s: float = 30.0):
                 page.send(f"{domain}.enable")
             yield page
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def stop(process: subprocess.Popen, timeout_s: float = 20.0) -> None:
+    """Terminate a child process, killing it if it does not end within ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -218,6 +218,19 @@ def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
     return acc, acc1
 
 
+@numba.njit(cache=True, inline="always")
+def ln_reduced_time(dt, L, dL):
+    """ln of a step's reduced time when ln tau goes linearly in time from L by dL over dt (s):
+    dt e^-L (1 - e^-dL)/dL, kept finite for large |dL|."""
+    if dL > 1e-6:
+        ln_f = math.log(-math.expm1(-dL) / dL)
+    elif dL < -1e-6:
+        ln_f = -dL + math.log(math.expm1(dL) / dL) if dL > -700.0 else -dL - math.log(-dL)
+    else:
+        ln_f = -0.5 * dL
+    return min(math.log(dt) - L + ln_f, 700.0)
+
+
 #: state vector of a march: T (K), Tf (K), ln tau, S = sum w M tau_max/tau_i, dTf/dt of the last
 #: step (K/s), its duration (s), the last step (K)
 ST_T, ST_TF, ST_L, ST_S, ST_RATE, ST_DT, ST_H = range(7)
@@ -269,14 +282,7 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         tf_pred = max(tf_pred, 0.5 * Tf)
         L1_pred = ln_tau(T1, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
-        # reduced time of the step with ln tau linear in time: dt e^-L (1 - e^-dL)/dL
-        if dL > 1e-6:
-            ln_f = math.log(-math.expm1(-dL) / dL)
-        elif dL < -1e-6:
-            ln_f = -dL + math.log(math.expm1(dL) / dL) if dL > -700.0 else -dL - math.log(-dL)
-        else:
-            ln_f = -0.5 * dL
-        ln_delta = min(math.log(dt) - L + ln_f, 700.0)
+        ln_delta = ln_reduced_time(dt, L, dL)
         saved[:] = modes
         acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL)
         Tf1 = T1 - acc
@@ -335,13 +341,7 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         tf_pred = max(tf_pred, 0.5 * Tf)
         L1_pred = ln_tau(T, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
-        if dL > 1e-6:
-            ln_f = math.log(-math.expm1(-dL) / dL)
-        elif dL < -1e-6:
-            ln_f = -dL + math.log(math.expm1(dL) / dL) if dL > -700.0 else -dL - math.log(-dL)
-        else:
-            ln_f = -0.5 * dL
-        ln_delta = min(math.log(dt) - L + ln_f, 700.0)
+        ln_delta = ln_reduced_time(dt, L, dL)
         saved[:] = modes
         acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, 0.0, ln_delta, 0.0)
         Tf1 = T - acc
