@@ -580,7 +580,9 @@ def _add_fit(sub) -> None:
     p.add_argument("--no-refine", action="store_true", help="report the network's reading without least squares")
     p.add_argument("--lag-s", type=float, default=0.0, metavar="S",
                    help="known first-order instrument lag in s (default 0); with --fit-lag, its start")
-    p.add_argument("--fit-lag", action="store_true", help="fit the instrument lag as a fifth parameter (0-30 s)")
+    p.add_argument("--fit-lag", action=argparse.BooleanOptionalAction, default=None,
+                   help="fit the instrument lag as a fifth parameter (0-30 s); default: yes for an instrument "
+                        "export (its heat flow passed through the sensor) unless --lag-s gives it, no for a CSV")
     p.add_argument("--plot", type=Path, default=None, metavar="FIT.html",
                    help="also write an offline HTML figure of data, fit and residuals")
     p.set_defaults(run=_run_fit)

@@ -368,9 +368,14 @@ class Playground:
             raise TNMInputError("choose a measurement first")
         path, _, is_export, raw = self.measurement
         self.result_path = self.work_dir / f"{path.stem}.fit.json"
-        result, curves, _, _ = fit_file(path, self.result_path, normalize=raw,
+        result, curves, _, _ = fit_file(path, self.result_path, normalize=raw, fit_lag=None,
                                         heating_rate_K_per_min=None if is_export else self.heating.value)
         self._draw_measurement(curves)
+        self._syncing = True
+        try:
+            self.lag.value = min(max(result["lag_s"], self.lag.min), self.lag.max)
+        finally:
+            self._syncing = False
         self.set_values(result["dh_kJ_per_mol"], result["ln_A"], result["x"], result["beta"])
         rows = "".join(f"<tr><td>{k}</td><td>{result[k]:.4g}</td><td>± {result.get(k + '_stderr') or float('nan'):.2g}</td></tr>"
                        for k in ("dh_kJ_per_mol", "ln_A", "x", "beta"))

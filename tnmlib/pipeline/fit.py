@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_per_min=None,
              heating_rate_K_per_min: float | None = None, normalize: bool = False, glass_range_C=None,
              liquid_range_C=None, network_path: str | Path | None = None, refine: bool = True, lag_s: float = 0.0,
-             fit_lag: bool = False, settings: BaselineSettings = GUARANTEED, scans=None,
+             fit_lag: bool | None = False, settings: BaselineSettings = GUARANTEED, scans=None,
              include_flagged: bool = False, settling_s: float | None = None,
              refine_lines: bool = False, history: str = "measured",
              hold_out_scans: bool = False) -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
@@ -51,7 +51,9 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     scan's JSON entry says whether the guaranteed one holds too.  ``refine_lines``: refine each
     scan's lines with the model (variable projection; see
     :func:`tnmlib.estimation.classical.least_squares_fit`).  ``history`` (exports): "measured"
-    simulates the program the sample followed, "nominal" constant-rate cycles."""
+    simulates the program the sample followed, "nominal" constant-rate cycles.  ``fit_lag``
+    None: decide — fitted for an export (unless ``lag_s`` is given or ``refine`` is off), not for
+    a CSV; the JSON's ``lag_decision`` says which and why."""
     run = None
     if read_export(curves_path) is not None:
         if cooling_rates_K_per_min is not None or normalize or glass_range_C or liquid_range_C:
@@ -70,6 +72,13 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
         if normalize:
             curves = normalize_curves(curves, glass_range_C, liquid_range_C, settings=settings)
         heating_rate_K_per_min = heating_rate_K_per_min or PAPER_HEATING_RATE_K_PER_MIN
+    if fit_lag is None:  # decide: an export's heat flow passed through the sensor; a known lag or a CSV, not
+        fit_lag = run is not None and refine and lag_s == 0.0
+        lag_decision = ("fitted: an instrument export's heat flow passed through the sensor's time constant"
+                        if fit_lag else "not fitted: " + ("a curves CSV" if run is None else
+                                                          "--lag-s gave it" if lag_s else "--no-refine"))
+    else:
+        lag_decision = "fitted (--fit-lag)" if fit_lag else ("given (--lag-s)" if lag_s else "not fitted (--no-fit-lag or default)")
     network = NetworkEstimator.load(network_path)
     if refine_lines and not (run is not None or normalize):
         raise TNMInputError("--refine-lines needs lines to refine: an export, or a CSV with --normalize")
@@ -84,6 +93,7 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
                          "cp_source": {str(k): v.get("cp_source") for k, v in run.scan_info.items()},
                          "normalised_alone": {str(k): v.get("alone") for k, v in run.scan_info.items()},
                          "startup_end_C": {str(k): v.get("startup_end_C") for k, v in run.scan_info.items()}}
+    result["lag_decision"] = lag_decision
     if hold_out_scans:
         result["hold_out"] = hold_out(run, result, network, lag_s=lag_s, fit_lag=fit_lag)
     result["input"] = str(curves_path)
