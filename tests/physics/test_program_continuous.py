@@ -69,3 +69,13 @@ def test_program_scans_of_the_paper_cycles_equal_the_cycle_simulator():
     inside = (T - STEP_K >= lo) & (T <= hi)
     scans = program_scans(chr_program(lo, hi), params, [1, 3, 5, 7, 9, 11], T[inside], STEP_K)
     assert np.max(np.abs(scans - cycles.cp[0][:, inside])) < 5e-4
+
+
+def test_halving_the_step_in_ln_tau_changes_nothing_that_matters():
+    params = GLASSES["PS-like"]
+    program = Program(150.0, (Ramp(85.0, 10.0), Hold(36000.0), Ramp(150.0, 10.0)))
+    segment = simulate_program(program, *params, step=STEP_K).segment.values
+    default = _heating_cp(simulate_program(program, *params, step=STEP_K).Tf_C.values + 273.15, segment, 2)
+    halved = _heating_cp(simulate_program(program, *params, step=STEP_K, ln_tau_step=0.005).Tf_C.values + 273.15,
+                         segment, 2)
+    assert np.max(np.abs(default - halved)) < 3e-4 and default.max() > 5  # a tall peak, converged
