@@ -14,7 +14,6 @@ the ``lab`` extra; the rest needs only the package.
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import tempfile
@@ -324,10 +323,11 @@ class Playground:
 
         path = Path(path)
         try:
-            is_export = read_export(path) is not None
+            measurement = read_export(path)
+            is_export = measurement is not None
             raw = False
             if is_export:
-                run = read_run(path)
+                run = read_run(path, measurement=measurement)
                 if run.curves is None:
                     raise TNMInputError(f"{len(run.chosen)} heating scan(s) can be fitted, need 2")
                 curves, rates = run.curves, run.curves.cooling_rates_K_per_min
@@ -434,8 +434,3 @@ def _is_cp_n(curves) -> bool:
     """Whether CSV curves are already Cp^N (they start near 0 and end near 1)."""
     start, end = np.median(curves.values[:, :3], axis=1), np.median(curves.values[:, -3:], axis=1)
     return bool(np.all(np.abs(start) < 0.25) and np.all(np.abs(end - 1) < 0.25))
-
-
-def result_json(path: str | Path) -> dict:
-    """A saved fit, read back."""
-    return json.loads(Path(path).read_text())

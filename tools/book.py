@@ -5,6 +5,7 @@ installed package."""
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -202,23 +203,22 @@ def archive(profile: str, out: Path) -> Path:
     return out
 
 
-_LINK = None
+_LINK = re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
+_EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|#|\{)", re.IGNORECASE)
 
 
 def broken_links(root: Path) -> list[str]:
     """Every internal href/src of every HTML page under ``root`` that does not resolve to a file
     (a folder resolves to its index.html); external URLs, fragments, mailto and data URLs are
     skipped.  One line per problem."""
-    import re
     import urllib.parse
 
-    global _LINK
-    _LINK = _LINK or re.compile(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
     problems = []
     for page in sorted(root.rglob("*.html")):
         text = page.read_text(errors="replace")
         for target in set(_LINK.findall(text)):
-            if re.match(r"^(?:[a-z][a-z0-9+.-]*:|//|#|\{)", target, re.IGNORECASE):
+            if _EXTERNAL.match(target):
                 continue  # external, mailto, data, javascript; a fragment of this page; a template
             path = urllib.parse.unquote(target.split("#", 1)[0].split("?", 1)[0])
             if not path:
@@ -228,10 +228,9 @@ def broken_links(root: Path) -> list[str]:
                 resolved = resolved / "index.html"
             if not resolved.exists():
                 problems.append(f"{page.relative_to(root)}: {target} does not resolve")
-    css_url = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
     for sheet in sorted(root.rglob("*.css")):
-        for target in set(css_url.findall(sheet.read_text(errors="replace"))):
-            if re.match(r"^(?:[a-z][a-z0-9+.-]*:|//|#)", target, re.IGNORECASE):
+        for target in set(_CSS_URL.findall(sheet.read_text(errors="replace"))):
+            if _EXTERNAL.match(target):
                 continue
             if not (sheet.parent / urllib.parse.unquote(target.split("#", 1)[0].split("?", 1)[0])).exists():
                 problems.append(f"{sheet.relative_to(root)}: {target} does not resolve")

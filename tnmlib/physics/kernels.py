@@ -219,6 +219,16 @@ def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
 
 
 @numba.njit(cache=True, inline="always")
+def predicted_tf(Tf, r0, r_prev, dt, dt_prev):
+    """Tf after a step of dt (s), from dTf/dt of this step's start (r0) and of the previous step
+    (r_prev, dt_prev): second order; never below half of Tf."""
+    tf_pred = Tf + r0 * dt
+    if dt_prev > 0.0:
+        tf_pred += 0.5 * dt * dt * (r0 - r_prev) / dt_prev
+    return max(tf_pred, 0.5 * Tf)
+
+
+@numba.njit(cache=True, inline="always")
 def ln_reduced_time(dt, L, dL):
     """ln of a step's reduced time when ln tau goes linearly in time from L by dL over dt (s):
     dt e^-L (1 - e^-dL)/dL, kept finite for large |dL|."""
@@ -276,10 +286,7 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
             T1 = T + sgn * h
         dT = T1 - T
         dt = h / q_K_per_s
-        tf_pred = Tf + r0 * dt
-        if dt_prev > 0.0:
-            tf_pred += 0.5 * dt * dt * (r0 - r_prev) / dt_prev
-        tf_pred = max(tf_pred, 0.5 * Tf)
+        tf_pred = predicted_tf(Tf, r0, r_prev, dt, dt_prev)
         L1_pred = ln_tau(T1, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
         ln_delta = ln_reduced_time(dt, L, dL)
@@ -335,10 +342,7 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
             dt = min(dt, 2.0 * dt_last)
         if dt >= left * (1.0 - 1e-12):
             dt = left
-        tf_pred = Tf + r0 * dt
-        if dt_prev > 0.0:
-            tf_pred += 0.5 * dt * dt * (r0 - r_prev) / dt_prev
-        tf_pred = max(tf_pred, 0.5 * Tf)
+        tf_pred = predicted_tf(Tf, r0, r_prev, dt, dt_prev)
         L1_pred = ln_tau(T, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
         ln_delta = ln_reduced_time(dt, L, dL)

@@ -55,12 +55,13 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     None: decide — fitted for an export (unless ``lag_s`` is given or ``refine`` is off), not for
     a CSV; the JSON's ``lag_decision`` says which and why."""
     run = None
-    if read_export(curves_path) is not None:
+    measurement = read_export(curves_path)
+    if measurement is not None:
         if cooling_rates_K_per_min is not None or normalize or glass_range_C or liquid_range_C:
             raise TNMInputError("--cooling-rates, --normalize and the ranges are for curves CSVs: an export's "
                                 "rates come from its measured temperature and every scan is normalised")
         run = read_run(curves_path, settings, scans=scans, include_flagged=include_flagged, settling_s=settling_s,
-                       history=history)
+                       history=history, measurement=measurement)
         if run.curves is None:
             raise TNMInputError(f"{curves_path}: {len(run.chosen)} heating scan(s) can be fitted, need 2 "
                                 "(tnm read shows why the others cannot)")

@@ -9,15 +9,19 @@ import yaml
 from ..errors import TNMInputError
 from ..estimation.baselines import GUARANTEED, BaselineSettings
 from ..estimation.measurement import program_document
+from ..estimation.measurement import Measurement
 from ..estimation.runs import PreparedRun, prepare_run
 from ..fileutil import atomic_output
 from .exports import read_export
 
 
 def read_run(path: str | Path, settings: BaselineSettings = GUARANTEED, *, scans=None,
-             include_flagged: bool = False, settling_s: float | None = None, history: str = "measured") -> PreparedRun:
-    """Read a vendor export and prepare it (:func:`tnmlib.estimation.runs.prepare_run`)."""
-    measurement = read_export(path)
+             include_flagged: bool = False, settling_s: float | None = None, history: str = "measured",
+             measurement: Measurement | None = None) -> PreparedRun:
+    """Read a vendor export and prepare it (:func:`tnmlib.estimation.runs.prepare_run`);
+    ``measurement``: the export already read (so a caller that read it to learn its format does
+    not parse it twice)."""
+    measurement = measurement or read_export(path)
     if measurement is None:
         raise TNMInputError(f"{path}: a curves CSV holds no segments or history; tnm fit reads it as it is")
     kwargs = {} if settling_s is None else {"settling_s": settling_s}

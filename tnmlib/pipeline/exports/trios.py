@@ -219,7 +219,7 @@ def read_trios_json(path: Path, text: str) -> Measurement:
         if not step_rows:
             continue
         where = f"{path}: step {step.get('Name', step['Id'])!s:.40}"
-        table = np.array([[_value(row.get(k), where) for k in numeric] for row in step_rows], dtype=float)
+        table = np.array([[_value(row.get(k)) for k in numeric] for row in step_rows], dtype=float)
         time_min, T_C, hf, cp = _columns([names[keys.index(k)] for k in numeric],
                                          [units[keys.index(k)] for k in numeric], table, mass_mg, where, notes)
         segments.append(segment_from_columns(len(segments) + 1, str(step.get("Name", "")), time_min, T_C, hf, cp))
@@ -232,7 +232,7 @@ def read_trios_json(path: Path, text: str) -> Measurement:
                        segments, procedure, notes)
 
 
-def _value(value, where: str) -> float:
+def _value(value) -> float:
     if value is None:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, (int, float)):
