@@ -57,7 +57,7 @@ FIT_CSVS := $(FITS:.json=.csv)
 G_MODELS := $(foreach m,$(MODEL_SUBSET),$(if $(filter %:G,$(m)),$(firstword $(subst :, ,$(m)))))
 PAGES := $(addprefix $(EXEC)/,00_simulator.ipynb 01_simulate.ipynb \
 	$(foreach m,$(MODEL_NAMES),02_train_$(m).ipynb) 03_evaluate.ipynb 04_surfaces.ipynb 05_reproduce.ipynb \
-	06_discussion.ipynb 07_beyond_part1.ipynb 08_beyond_part2.ipynb)
+	06_discussion.ipynb 07_beyond_part1.ipynb 08_beyond_part2.ipynb 09_real_measurement.ipynb)
 TIMED = $(BOOK) timed --log $(REPORTS)/timings.csv --label
 # Every page's execution is timed too (label page:<notebook>): timings.csv says where a build's time goes.
 PAPERMILL = $(TIMED) page:$(notdir $(basename $@)) -- $(PY) -m papermill --log-output --kernel python3 --cwd .
@@ -71,7 +71,7 @@ export JAX_COMPILATION_CACHE_DIR ?= $(abspath $(VENV))/jax-cache
 .SECONDARY: $(FIT_CSVS)
 .SECONDEXPANSION:
 .PHONY: help venv test test-slow check-book lab bench book data models evaluations comparison summary clean print-% \
-	estimator wholespace fits
+	estimator wholespace fits real export-check
 
 help:  ## this list
 	@echo "make TARGET [PROFILE=quick|smoke|paper]  (default PROFILE=$(PROFILE))"
@@ -162,6 +162,47 @@ $(FITS_DIR)/%-raw.json: $(FITS_DIR)/%-raw.csv $(ESTIMATOR) $(PKG_SRC)
 
 fits: $(FITS)  ## tnm fit on example measurements (clean, noisy and lagged, raw Cp) of the literature-like glasses
 
+# ---- beyond the paper, part 3: a real measurement -------------------------------------------
+# The shared TRIOS exports of o-terphenyl when they lie next to the repository (never copied into
+# it); otherwise synthetic runs with the same procedure and quirks (tnm example --format trios,
+# made by the independent reference).  The chapter says which it shows.
+TRIOS_DIR := ../shared/data/trios
+REAL_DIR := $(REPORTS)/real
+ifneq ($(wildcard $(TRIOS_DIR)/otp_2023_07_18.txt),)
+REAL_SOURCE := shared
+REAL_MAIN := $(TRIOS_DIR)/otp_2023_07_18.txt
+REAL_SECOND := $(TRIOS_DIR)/otp_2023_08_04.txt
+else
+REAL_SOURCE := synthetic
+REAL_MAIN := $(REAL_DIR)/synthetic-otp-1.txt
+REAL_SECOND := $(REAL_DIR)/synthetic-otp-2.txt
+endif
+REAL_FITS := $(REAL_DIR)/main.json $(REAL_DIR)/main-provisional.json $(REAL_DIR)/second.json
+EXPORT_CHECK := $(REPORTS)/export_check.nc
+
+$(REAL_DIR)/synthetic-otp-%.txt: $(PKG_SRC) | $(STAMP)
+	@mkdir -p $(REAL_DIR)
+	$(TNM) example --format trios --seed $* --out $@
+
+$(REAL_DIR)/main.json: $(REAL_MAIN) $(PKG_SRC) | $(STAMP)
+	@mkdir -p $(REAL_DIR)
+	$(TIMED) real:main -- $(TNM) fit $< --hold-out --out $@
+
+$(REAL_DIR)/main-provisional.json: $(REAL_MAIN) $(PKG_SRC) | $(STAMP)
+	@mkdir -p $(REAL_DIR)
+	$(TIMED) real:main-provisional -- $(TNM) fit $< --hold-out --no-refine-lines --out $@
+
+$(REAL_DIR)/second.json: $(REAL_SECOND) $(PKG_SRC) | $(STAMP)
+	@mkdir -p $(REAL_DIR)
+	$(TIMED) real:second -- $(TNM) fit $< --hold-out --out $@
+
+real: $(REAL_FITS)  ## tnm fit --hold-out on the o-terphenyl exports (or their synthetic stand-ins)
+
+$(EXPORT_CHECK): $(PKG_SRC) $(PROFILE_FILE) | $(STAMP)
+	$(TIMED) export-check -- $(TNM) check-exports --profile $(PROFILE) --out $@
+
+export-check: $(EXPORT_CHECK)  ## tnm fit on synthetic exports made by the independent reference (runs per kind: the profile's)
+
 $(SUMMARY): $(EVALS) $(COMPARISON) $(EVAL_SRC) | $(STAMP)
 	$(TIMED) summary -- $(TNM) summary --eval-dir $(REPORTS) --comparison $(COMPARISON) --out $@
 
@@ -213,6 +254,15 @@ $(EXEC)/08_beyond_part2.ipynb: notebooks/08_beyond_part2.ipynb $(WHOLESPACE) $(F
 	@mkdir -p $(EXEC)
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p wholespace_path $(WHOLESPACE) -p fits_dir $(FITS_DIR) \
 		-p timings_path $(REPORTS)/timings.csv
+	$(BOOK) finish $@ --profile $(PROFILE)
+
+$(EXEC)/09_real_measurement.ipynb: notebooks/09_real_measurement.ipynb $(REAL_FITS) $(REAL_MAIN) $(REAL_SECOND) \
+		$(EXPORT_CHECK) $(PKG_SRC)
+	@mkdir -p $(EXEC)
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p source $(REAL_SOURCE) -p main_export $(REAL_MAIN) \
+		-p second_export $(REAL_SECOND) -p main_fit $(REAL_DIR)/main.json \
+		-p main_fit_provisional $(REAL_DIR)/main-provisional.json -p second_fit $(REAL_DIR)/second.json \
+		-p export_check_path $(EXPORT_CHECK)
 	$(BOOK) finish $@ --profile $(PROFILE)
 
 $(STATIC)/plotly.min.js: | $(STAMP)

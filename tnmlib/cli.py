@@ -451,7 +451,9 @@ def _add_example(sub) -> None:
             "clean Cp^N; Cp^N with 1 %% noise and a 3 s instrument lag on an uneven grid, rows "
             "shuffled; or raw Cp in J/(g K) with sloped glass and liquid lines (fit it with --normalize)."),
         epilog="Example: tnm example --glass Se --kind raw --out se-raw.csv && tnm fit se-raw.csv --normalize --out se.json")
-    p.add_argument("--glass", required=True, help="one of study.yaml's literature_glasses (e.g. Se)")
+    p.add_argument("--glass", default=None,
+                   help="one of study.yaml's literature_glasses (e.g. Se); with --format and no --glass: an "
+                        "o-terphenyl-like run with the procedure and quirks of a real TRIOS export")
     p.add_argument("--kind", default="clean", help="clean, noisy-lag or raw (default clean)")
     p.add_argument("--format", dest="export_format", default=None,
                    choices=("trios", "trios-csv", "trios-json", "netzsch", "mettler"),
@@ -463,8 +465,15 @@ def _add_example(sub) -> None:
 
 
 def _run_example(args) -> None:
-    from .pipeline.example import write_example, write_example_export
+    from .pipeline.example import write_example, write_example_export, write_otp_like_export
 
+    if args.export_format is not None and args.glass is None:
+        size = write_otp_like_export(args.export_format, args.out, args.seed)
+        print(f"wrote {args.out} (an o-terphenyl-like {args.export_format} export simulated by the independent "
+              f"reference, {size:,} bytes)")
+        return
+    if args.glass is None:
+        raise TNMInputError("--glass is needed for example curves (only --format writes a run without it)")
     if args.export_format is not None:
         size = write_example_export(args.glass, args.export_format, args.out)
         print(f"wrote {args.out} ({args.glass}, a synthetic {args.export_format} export, {size:,} bytes)")
@@ -472,6 +481,45 @@ def _run_example(args) -> None:
     _require_suffix(args.out, "--out", ".csv")
     T, columns = write_example(args.glass, args.kind, args.out, args.seed)
     print(f"wrote {args.out} ({args.glass}, {args.kind}: {len(columns)} scans x {T.size} temperatures)")
+
+
+def _add_check_exports(sub) -> None:
+    p = sub.add_parser(
+        "check-exports", help="tnm fit on synthetic exports with a known truth from an independent simulation",
+        description=(
+            "Draw RUNS synthetic DSC runs per kind (clean; 1 %% noise and a 1-6 s sensor lag) — a glass, a "
+            "program with instrument-limited coolings and sometimes ageing, spans and row spacings — simulate "
+            "them with the independent reference (Prony staircase extrapolated to zero jump, not the fit's "
+            "simulator), write each in one of the five export layouts and fit it as tnm fit does, with fixed and "
+            "with refined lines.  Writes one row per run, kind and line mode (.nc) and prints the shares."),
+        epilog="Example: tnm check-exports --runs 40 --out check.nc")
+    p.add_argument("--runs", type=int, default=None, help="runs per kind (default: the profile's, else 40)")
+    p.add_argument("--profile", default=None, help="take the runs per kind from this profile (smoke, quick, paper)")
+    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: up to 2)")
+    p.add_argument("--out", type=Path, required=True, metavar="CHECK.nc")
+    p.set_defaults(run=_run_check_exports)
+
+
+def _run_check_exports(args) -> None:
+    import pandas as pd
+
+    from .pipeline.export_check import check_exports, failure_reasons, share_table
+
+    _require_suffix(args.out, "--out", ".nc")
+    runs = args.runs
+    if runs is None:
+        from .study.profile import load_profile
+
+        runs = load_profile(args.profile).export_check_runs if args.profile else 40
+    ds = check_exports(args.out, runs=runs, seed=args.seed, workers=args.workers)
+    frame = ds.to_dataframe()
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(share_table(frame).T.to_string())
+        reasons = failure_reasons(frame)
+        if len(reasons):
+            print("failures:\n" + reasons.to_string())
+    print(f"wrote {args.out} ({ds.attrs['runs_per_kind']} runs per kind, {ds.attrs['wall_seconds']:.0f} s)")
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -573,8 +621,11 @@ def _add_fit(sub) -> None:
     p.add_argument("--hold-out", action="store_true",
                    help="exports: also fit without each scan in turn, predict it along its history, and report its "
                         "rms beside interpolation between its neighbours in log q and the leave-one-out spread")
-    p.add_argument("--refine-lines", action="store_true",
-                   help="refine each scan's glass and liquid lines together with the model (export or --normalize)")
+    p.add_argument("--refine-lines", action=argparse.BooleanOptionalAction, default=None,
+                   help="refine each scan's glass and liquid lines together with the model, from the fit with the "
+                        "provisional lines (reported beside it in the JSON); default: yes for an instrument export "
+                        "(checked on independent synthetic exports, see the book), no for a CSV "
+                        "(--no-refine-lines keeps the provisional lines)")
     p.add_argument("--model", type=Path, default=None, metavar="ESTIMATOR.npz",
                    help="the network that gives the start (default: the one shipped with tnmlib)")
     p.add_argument("--no-refine", action="store_true", help="report the network's reading without least squares")
@@ -625,7 +676,7 @@ def _run_fit(args) -> None:
             tmp.write_text("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>tnm fit</title></head><body>"
                            + "".join(parts) + "</body></html>\n", encoding="utf-8")
     unshown = _not_guaranteed(result)
-    if unshown and not args.refine_lines:
+    if unshown and not result.get("refined_lines"):
         print(f"tnm fit: warning: the lines of {', '.join(unshown)} are not shown to give Cp^N within "
               f"{args.tolerance:g} on their own (normalised_alone in {args.out}); --refine-lines fits them "
               "with the model", file=sys.stderr)
@@ -634,6 +685,11 @@ def _run_fit(args) -> None:
             print(f"held out {row['scan']} (cooled at {row['cooled_at_K_per_min']:.3g} K/min): model rms "
                   f"{row['model_rms']:.4f}, interpolation rms {row['interpolation_rms']:.4f}")
         print("leave-one-scan-out sd: " + ", ".join(f"{k} {v:.3g}" for k, v in result["hold_out"]["leave_one_out_sd"].items()))
+    if result.get("provisional_lines_fit"):
+        other = result["provisional_lines_fit"]
+        print("with the provisional lines instead: " + ", ".join(f"{p.display_key} = {other[p.display_key]:.4g}"
+                                                                  for p in PARAMETERS)
+              + f" (residual rms {other['residual_rms']:.3g})")
     shown = ", ".join(f"{p.display_key} = {result[p.display_key]:.4g}"
                       + (f" ± {stderr:.2g}" if (stderr := result.get(f"{p.display_key}_stderr")) is not None else "")
                       for p in PARAMETERS)
@@ -674,6 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_read(sub)
     _add_fit(sub)
     _add_example(sub)
+    _add_check_exports(sub)
     return parser
 
 

@@ -138,3 +138,18 @@ def test_ratio_table_names_the_parameters_that_miss_their_target():
     table = ratio_table(summary({"M": _with_constant(ds)}))
     assert table.loc["M", "x"] == pytest.approx(0.1) and table.loc["M", "β"] == pytest.approx(0.6)
     assert table.loc["M", "misses target"] == "β" and bool(table.loc["M", "grid resolves subset"])
+
+
+def test_wilson_interval_known_values_and_bounds():
+    from tnmlib.analysis.metrics import wilson_interval
+
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-3)
+    lo, hi = wilson_interval(10, 10)
+    assert lo == pytest.approx(0.7225, abs=1e-3) and hi == 1.0
+    lo, hi = wilson_interval(95, 100)
+    assert lo == pytest.approx(0.8882, abs=1e-3) and hi == pytest.approx(0.9785, abs=1e-3)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    for k in range(0, 21):
+        lo, hi = wilson_interval(k, 20)
+        assert 0.0 <= lo <= k / 20 <= hi <= 1.0

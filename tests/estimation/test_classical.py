@@ -126,3 +126,24 @@ def test_standard_errors_come_from_the_jacobian_and_cover_the_truth_under_noise(
     assert correlation[0, 1] < -0.9  # along the ridge a larger Δh* needs a smaller ln A
     clean = least_squares_fit(cp, T_C, truth * np.array([1.1, 1.1, 0.9, 1.1]))
     assert np.all(np.array(clean.extra["stderr"])[2:] < 0.01 * stderr[2:])  # no residual, no spread
+
+
+def test_refined_lines_are_exact_for_any_linear_provisional_lines_with_their_gap():
+    """Raw Cp with linear lines, normalised by other linear lines whose gap changes fivefold over
+    the range: at the truth the projection leaves float rounding with the gap and a visible
+    residual without it (the relation is then rational, not linear, in T)."""
+    truth = TRUTHS[0]
+    grid = np.arange(-30.0, 100.0, 0.5)
+    result = simulate_chr_details(truth[None], t_min=grid[0], t_max=grid[-1], step=0.5)
+    n = result.cp[0]
+    T = np.arange(result.cp.shape[-1]) * 0.5 + grid[0]
+    glass, liquid = 1.0 + 0.004 * (T - 20), 1.5 + 0.0005 * (T - 20)
+    raw = glass + (liquid - glass) * n
+    glass_p, liquid_p = 1.02 + 0.003 * (T - 20), 1.48 - 0.001 * (T - 20)  # provisional, wrong, gap varies 5x
+    y = (raw - glass_p) / (liquid_p - glass_p)
+    gap = (liquid_p - glass_p) / np.mean(liquid_p - glass_p)
+    model = lambda params, lag_s=0.0: n  # noqa: E731 - the true scans, whatever the parameters
+    with_gap = least_squares_fit(y, T, truth, free_lines=True, model=model, line_gap=np.tile(gap, (len(n), 1)))
+    without = least_squares_fit(y, T, truth, free_lines=True, model=model)
+    assert with_gap.extra["residual_rms"] < 1e-9
+    assert without.extra["residual_rms"] > 1e-3

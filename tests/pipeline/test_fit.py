@@ -210,3 +210,16 @@ def test_refined_lines_recover_a_raw_example(tmp_path):
     assert result["dh_kJ_per_mol"] == pytest.approx(356, abs=5)
     assert set(result["refined_lines"]["per_scan"]) == {f"cp_J_per_gK_q{q:g}" for q in RATES}
 
+
+
+def test_the_hold_out_baseline_interpolates_inside_and_takes_the_nearest_scan_outside():
+    from tnmlib.pipeline.fit import _determined, _interpolated
+
+    log_q = np.log([10.0, 10.02, 10.05, 1.0])
+    values = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [0.0, 0.0]])
+    # beyond the fastest rate: the nearest scan, not an extrapolation from two rates 0.3 % apart
+    np.testing.assert_allclose(_interpolated(log_q, values, np.log(23.4)), [3.0, 3.0])
+    np.testing.assert_allclose(_interpolated(log_q, values, np.log(0.5)), [0.0, 0.0])
+    w = (np.log(5.0) - np.log(1.0)) / (np.log(10.0) - np.log(1.0))
+    np.testing.assert_allclose(_interpolated(log_q, values, np.log(5.0)), [w, w])
+    assert _determined(2.0, 1.0) and not _determined(6.0, 1.0) and not _determined(None, 1.0)

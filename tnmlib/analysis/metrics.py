@@ -50,3 +50,16 @@ def share_below(values: np.ndarray, threshold: float) -> float:
     """Fraction of ``values`` strictly below ``threshold`` (NaN-free input)."""
     values = np.asarray(values)
     return float(np.mean(values < threshold)) if values.size else float("nan")
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (lower, upper) for a share ``successes``/``trials`` (z = 1.96: 95 %);
+    (0, 1) when there are no trials.  Unlike ±z·sqrt(p(1−p)/n) it stays inside [0, 1] and does not
+    collapse to a point at 0 or n successes."""
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1.0 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

@@ -177,7 +177,8 @@ MAX_FINE_POINTS = 20_000
 def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
                       heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN,
                       max_evaluations: int = 200, *, lag_s: float = 0.0, fit_lag: bool = False,
-                      tolerance: float = 1e-8, free_lines: bool = False, model=None) -> Estimate:
+                      tolerance: float = 1e-8, free_lines: bool = False, model=None,
+                      line_gap: np.ndarray | None = None) -> Estimate:
     """Bounded least squares of the scans (n_rates, n_T) on the increasing grid ``T_C`` (°C), from
     ``start`` (dh J/mol, ln A, x, β), on the fast simulator.  On a uniform grid the model is
     simulated on the data's own grid (a value is the bin average over the step below it); on an
@@ -204,8 +205,10 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     (a₀ + a₁t)(1 − N) + (b₀ + b₁t)N, N the model scan and t = (T − T_mid)/(half the span), the
     four coefficients per scan solved by linear least squares at every evaluation (variable
     projection), so the slow rise a glass shows below its transition is the model's, not the
-    line's.  Exact where the provisional lines' gap is constant across the range, and to first
-    order in its change otherwise.  ``extra["lines"]`` holds (a₀, a₁, b₀, b₁) per scan (0, 0,
+    line's.  ``line_gap`` (n_scans, n_T): the provisional lines' gap (liquid − glass) relative to
+    its mean; with it the raw Cp's lines are the linear ones — y·gap = (a₀ + a₁t)(1 − N) +
+    (b₀ + b₁t)N, residuals divided by the gap — which is exact for any linear provisional lines;
+    without it the relation is exact only where their gap is constant.  ``extra["lines"]`` holds (a₀, a₁, b₀, b₁) per scan (0, 0,
     1, 0 when the provisional lines were right) and ``extra["line_t"]`` (T_mid, half span, °C);
     the standard errors are those of the projected problem (m − n − 4·n_scans degrees of freedom).
     """
@@ -261,6 +264,8 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         coefs, fitted = np.empty((model.shape[0], 4)), np.empty_like(model)
         for k, n in enumerate(model):
             design = np.column_stack([1.0 - n, t * (1.0 - n), n, t * n])
+            if line_gap is not None:
+                design = design / line_gap[k][:, None]
             coefs[k] = np.linalg.lstsq(design, cp[k], rcond=None)[0]
             fitted[k] = design @ coefs[k]
         return coefs, fitted

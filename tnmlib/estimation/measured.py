@@ -97,16 +97,19 @@ def check_curves(curves: Curves) -> None:
 
 def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEstimator | None, *,
                refine: bool = True, lag_s: float = 0.0, fit_lag: bool = False,
-               free_lines: bool = False) -> tuple[dict, np.ndarray, Curves]:
+               free_lines: bool = False, start_params: np.ndarray | None = None) -> tuple[dict, np.ndarray, Curves]:
     """Fit the curves; returns the JSON-ready result, the model's scans on the data's grid and the
     curves as the fit saw them (with ``free_lines``, the data normalised by the refined lines).
     Keys: the parameters under their display keys (dh_kJ_per_mol, ln_A, x, beta), each with
     ``<key>_stderr``; T_ref_C; residual_rms; correlation; lag_s; status; method; start; seconds;
-    the program; version; with ``free_lines`` also ``refined_lines``."""
+    the program; version; with ``free_lines`` also ``refined_lines``.  ``start_params`` (dh J/mol,
+    ln A, x, β): start there instead of the network's or the practitioner's start."""
     check_curves(curves)
+    gap = line_gaps(curves) if free_lines else None
     estimate = fit_scans(curves.T_C, curves.values, curves.cooling_rates_K_per_min, heating_rate_K_per_min,
                          network=network, refine=refine, lag_s=lag_s, fit_lag=fit_lag,
-                         free_lines=free_lines and refine, model=curves.history_model)
+                         free_lines=free_lines and refine, model=curves.history_model, line_gap=gap,
+                         start_params=start_params)
     if not np.all(np.isfinite(estimate.params)):
         raise TNMInputError(f"the fit failed ({estimate.status}): {estimate.message}")
     result: dict = {}
@@ -118,7 +121,7 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
     model = model_curves(curves, estimate.params, heating_rate_K_per_min, estimate.extra.get("lag_s", lag_s))
     refined = None
     if "lines" in estimate.extra:
-        curves, refined = _refined(curves, estimate.extra["lines"], estimate.extra["line_t"])
+        curves, refined = refined_curves(curves, estimate.extra["lines"], estimate.extra["line_t"], gap)
     residual = model - curves.values
     result.update({
         "T_ref_C": estimate.extra.get("t_ref_C"),
@@ -130,8 +133,13 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
         "lag_fitted": bool(fit_lag and refine),
         "lag_s_stderr": float(stderr[4]) if (fit_lag and stderr) else None,
         "status": estimate.status,
-        "method": ("network" if estimate.extra.get("start") == "network" else "practitioner start (Moynihan, x = β = 0.5)")
+        "method": ("network" if str(estimate.extra.get("start")).startswith("network")
+                   else "given start" if estimate.extra.get("start") == "given"
+                   else "practitioner start (Moynihan, x = β = 0.5)")
+                  + (", then the fit with the provisional lines, then the lines refined with the model"
+                     if "provisional_lines_fit" in estimate.extra else "")
                   + (" + bounded least squares on the TNM simulator" if refine else ", not refined"),
+        "start_decision": _start_decision(curves, network, heating_rate_K_per_min),
         "start": dict(zip([p.display_key for p in PARAMETERS],
                           [float(p.to_display(v)) for p, v in zip(PARAMETERS, estimate.extra.get("start_params", estimate.params))])),
         "seconds": estimate.seconds,
@@ -142,6 +150,7 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
         "T_range_C": [float(curves.T_C[0]), float(curves.T_C[-1])],
         "baselines": curves.baselines or None,
         "refined_lines": refined,
+        "provisional_lines_fit": _provisional(estimate.extra.get("provisional_lines_fit")),
         "history": curves.history or (f"constant-rate cycles: cooled at the rates above, heated at "
                                       f"{heating_rate_K_per_min:g} K/min"),
         "tnmlib_version": __version__,
@@ -149,17 +158,60 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
     return result, model, curves
 
 
-def _refined(curves: Curves, lines, line_t) -> tuple[Curves, dict]:
-    """The data normalised by the lines the fit refined: (y − α)/(β − α) with α = a₀ + a₁t and
-    β = b₀ + b₁t per scan (:func:`tnmlib.estimation.classical.least_squares_fit`)."""
+def _start_decision(curves: Curves, network: NetworkEstimator | None, heating_rate_K_per_min: float) -> str:
+    """Why the fit started where it did (the network reads only the histories it was trained on)."""
+    if network is None:
+        return "practitioner's start: no network given"
+    if curves.history_model is not None:
+        return ("practitioner's start: the network was trained on constant-rate cycles at its own cooling rates; "
+                "this run's history is the one measured")
+    if not network.matches(curves.cooling_rates_K_per_min, heating_rate_K_per_min):
+        return "practitioner's start: the network was trained for other cooling or heating rates"
+    return "network: the scans follow the constant-rate cycles it was trained on"
+
+
+def _provisional(fit: dict | None) -> dict | None:
+    """The first stage of a fit with refined lines (parameters with the provisional lines), in
+    display units, for the JSON."""
+    if fit is None:
+        return None
+    out = {p.display_key: float(p.to_display(v)) for p, v in zip(PARAMETERS, fit["params"])}
+    if fit.get("stderr"):
+        out.update({f"{p.display_key}_stderr": float(p.to_display(v)) for p, v in zip(PARAMETERS, fit["stderr"])})
+    out.update(lag_s=float(fit["lag_s"]), residual_rms=fit["residual_rms"])
+    return out
+
+
+def line_gaps(curves: Curves) -> np.ndarray | None:
+    """Per scan, the provisional lines' gap (liquid − glass line) on the curves' temperatures
+    relative to its mean (n_scans, n_T); None where the curves carry no lines (Cp^N as given)."""
+    per_scan = (curves.baselines or {}).get("per_scan") or {}
+    gaps = []
+    for column in curves.columns:
+        entry = per_scan.get(column) or per_scan.get(column.removeprefix("segment "))
+        if not entry or entry.get("glass_line") is None or entry.get("liquid_line") is None:
+            return None
+        gap = np.polyval(entry["liquid_line"], curves.T_C) - np.polyval(entry["glass_line"], curves.T_C)
+        if not np.all(gap > 0):
+            return None
+        gaps.append(gap / gap.mean())
+    return np.array(gaps)
+
+
+def refined_curves(curves: Curves, lines, line_t, gap: np.ndarray | None = None) -> tuple[Curves, dict]:
+    """The data normalised by the lines the fit refined: (y·g − α)/(β − α) with α = a₀ + a₁t,
+    β = b₀ + b₁t and g the provisional lines' relative gap (:func:`line_gaps`; 1 without it) per
+    scan (:func:`tnmlib.estimation.classical.least_squares_fit`); and the JSON that describes them."""
     t = (curves.T_C - line_t[0]) / line_t[1]
     values = np.empty_like(curves.values)
     for k, (a0, a1, b0, b1) in enumerate(lines):
         alpha, beta = a0 + a1 * t, b0 + b1 * t
-        values[k] = (curves.values[k] - alpha) / (beta - alpha)
+        values[k] = (curves.values[k] * (1.0 if gap is None else gap[k]) - alpha) / (beta - alpha)
     described = {
-        "definition": "per scan, the provisional Cp^N y was fitted as (a0 + a1 t)(1 - N) + (b0 + b1 t) N with N "
-                      "the model and t = (T - T_mid)/half_span; (0, 0, 1, 0) leaves the provisional lines as they were",
+        "definition": "per scan, the provisional Cp^N y times the provisional lines' gap relative to its mean, g, was "
+                      "fitted as (a0 + a1 t)(1 - N) + (b0 + b1 t) N with N the model and t = (T - T_mid)/half_span "
+                      "(g = 1 when the curves carry no lines); (0, 0, 1, 0) leaves the provisional lines as they were",
+        "relative_gap": gap is not None,
         "T_mid_C": float(line_t[0]), "half_span_K": float(line_t[1]),
         "per_scan": {column: [float(v) for v in coefs] for column, coefs in zip(curves.columns, lines)}}
     return Curves(curves.T_C, values, curves.cooling_rates_K_per_min, curves.columns, curves.baselines,

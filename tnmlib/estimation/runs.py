@@ -58,7 +58,8 @@ class PreparedRun:
                      c.baselines, None, c.history)
         if self.program is not None:
             out.history_model = history_model(self.program, [self.ramp_of[self.chosen[k]] for k in keep], c.T_C,
-                                              float(c.T_C[1] - c.T_C[0]), self.heating_rate_K_per_min)
+                                              float(c.T_C[1] - c.T_C[0]), self.heating_rate_K_per_min,
+                                              [self.scan_info[self.chosen[k]]["T_C"] for k in keep])
         return out
 
     @property
@@ -91,14 +92,47 @@ def history_program(steps: list[Step], liquid_C: float) -> tuple[Program, dict[i
     return Program(steps[0].T_start_C, tuple(segments)), index
 
 
-def history_model(program: Program, ramps: list[int], T_C: np.ndarray, step_K: float, heating_rate_K_per_min: float):
+#: The model is simulated this much finer than the fit's grid (at most 0.1 K), then sampled at the
+#: scans' rows and binned exactly as the data were (:func:`bin_rows`).
+MODEL_SUBSTEPS = 5
+
+
+def bin_rows(T_rows: np.ndarray, values: np.ndarray, grid: np.ndarray, step_K: float) -> np.ndarray:
+    """Averages over the bins (g − step, g] of ``grid`` of the piecewise-linear curve through the
+    rows (T_rows increasing, °C): the integral of the interpolant over each bin / step."""
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (values[1:] + values[:-1]) * np.diff(T_rows))])
+    return (np.interp(grid, T_rows, integral) - np.interp(grid - step_K, T_rows, integral)) / step_K
+
+
+def history_model(program: Program, ramps: list[int], T_C: np.ndarray, step_K: float, heating_rate_K_per_min: float,
+                  rows: list[np.ndarray] | None = None):
     """The function (params, lag s) -> Cp^N (n_scans, n_T) of the heating ramps ``ramps`` of
     ``program`` on the uniform grid ``T_C`` (:func:`tnmlib.physics.simulate.program_scans`), through
-    a first-order instrument lag."""
-    def model(params, lag_s: float = 0.0) -> np.ndarray:
-        scans = program_scans(program, params, ramps, T_C, step_K)
-        return instrument_lag(scans, lag_s, step_K, heating_rate_K_per_min) if lag_s > 0 else scans
-    return model
+    a first-order instrument lag.  With ``rows`` (each scan's row temperatures, °C) the model sees
+    what the data went through: simulated on a grid :data:`MODEL_SUBSTEPS` times finer, read at
+    the rows and binned by :func:`bin_rows` — where rows are sparse against a sharp peak, the
+    binned rows miss its top, and so must the model."""
+    if rows is None:
+        def model(params, lag_s: float = 0.0) -> np.ndarray:
+            scans = program_scans(program, params, ramps, T_C, step_K)
+            return instrument_lag(scans, lag_s, step_K, heating_rate_K_per_min) if lag_s > 0 else scans
+        return model
+    fine_step = min(0.1, step_K / MODEL_SUBSTEPS)
+    # rows a little beyond the grid's ends enter its end bins' interpolants: simulate over them too
+    lo = max(float(T_C[0]) - step_K - 1.0, max(float(r[0]) for r in rows))
+    hi = min(float(T_C[-1]) + 1.0, min(float(r[-1]) for r in rows))
+    fine = lo + fine_step * np.arange(1, int(np.floor((hi - lo) / fine_step)) + 1)
+    centres = fine - 0.5 * fine_step
+    # rows beyond the fine grid take its end values (glass or liquid there); only the rows next to
+    # the grid's ends enter a bin's interpolant
+    near = [r[(r >= T_C[0] - step_K - 2.0) & (r <= T_C[-1] + 2.0)] for r in rows]
+
+    def sampled(params, lag_s: float = 0.0) -> np.ndarray:
+        scans = program_scans(program, params, ramps, fine, fine_step)
+        if lag_s > 0:
+            scans = instrument_lag(scans, lag_s, fine_step, heating_rate_K_per_min)
+        return np.array([bin_rows(r, np.interp(r, centres, scan), T_C, step_K) for r, scan in zip(near, scans)])
+    return sampled
 
 
 def _rate_through(segment, lo_C: float, hi_C: float) -> tuple[float, str]:
@@ -180,7 +214,7 @@ def prepare_run(measurement: Measurement, settings: BaselineSettings = GUARANTEE
     if curves is not None and history == "measured":
         program, index = history_program(steps, window[1])
         curves.history_model = history_model(program, [index[s.index] for s in chosen], curves.T_C, grid_step_K,
-                                             heating_rate)
+                                             heating_rate, [info[s.index]["T_C"] for s in chosen])
         curves.history = (f"the program the sample followed ({len(program.segments)} ramps and holds from "
                           f"{program.start_C:.1f} °C, achieved rates, gaps bridged), followed in the continuous limit")
     return PreparedRun(measurement, steps, summaries, baselines, info, curves, heating_rate, window, program, index)
@@ -224,9 +258,13 @@ def _verdict(summary: SegmentSummary, baseline: ScanBaseline, include_flagged: b
 
 
 def _curves(chosen, baselines, info, grid_step_K) -> Curves:
-    """The chosen scans' Cp^N averaged into bins (T − step, T] of a uniform grid from the highest
+    """The chosen scans' Cp^N averaged over bins (T − step, T] of a uniform grid from the highest
     start of their glass ranges to the lowest end of their liquid ranges: where every scan's
-    lines were checked (beyond them a glass curves, a liquid may crystallise)."""
+    lines were checked (beyond them a glass curves, a liquid may crystallise).  A bin's value is
+    the integral of the rows' piecewise-linear interpolant over it divided by the step — what the
+    model's bin averages are — not the mean of the rows that fall in it, which is off by the
+    slope times the rows' offset from the bin's centre where rows are sparse (a 0.25 K row
+    spacing misplaces a tall peak by tenths of Cp^N)."""
     lo = max(float(baselines[s.index].glass_range_C[0]) for s in chosen)
     hi = min(float(baselines[s.index].liquid_range_C[1]) for s in chosen)
     grid = lo + grid_step_K * np.arange(1, int(np.floor((hi - lo) / grid_step_K)) + 1)
@@ -234,13 +272,7 @@ def _curves(chosen, baselines, info, grid_step_K) -> Curves:
         raise TNMInputError(f"the chosen scans share only {hi - lo:.1f} K of temperature: too little to fit")
     values = np.empty((len(chosen), grid.size))
     for k, s in enumerate(chosen):
-        T, cp_n = info[s.index]["T_C"], baselines[s.index].cp_n
-        bins = np.searchsorted(grid, T, side="left")  # T in (grid[b-1], grid[b]] -> b
-        valid = (bins < grid.size) & (T > grid[0] - grid_step_K)
-        sums = np.bincount(bins[valid], weights=cp_n[valid], minlength=grid.size)
-        counts = np.bincount(bins[valid], minlength=grid.size)
-        filled = counts > 0
-        values[k] = np.interp(grid, grid[filled], sums[filled] / counts[filled])
+        values[k] = bin_rows(info[s.index]["T_C"], baselines[s.index].cp_n, grid, grid_step_K)
     rates = np.array([s.cooled_at_K_per_min for s in chosen])
     return Curves(grid, values, rates, [f"segment {s.index}" for s in chosen],
                   {"per_scan": {str(s.index): baselines[s.index].as_dict() for s in chosen}})

@@ -170,7 +170,7 @@ def simulate_program_reference(program: Program, dh: float, ln_a: float, x: floa
     target = program.discretise(step)
     results = []
     for n in (substeps, 2 * substeps):
-        history = program.discretise(step / n, hold_substeps=hold_substeps * n // substeps)
+        history = _split_jumps(program.discretise(step, hold_substeps=hold_substeps * n // substeps), n)
         tf = kernels.fast_tf(history.T_K, history.dT_K, history.dt_s, ln_a, dh_R, x, s.weights, s.chains,
                              s.ln_tau_max)
         picked = np.empty(target.T_K.size)
@@ -186,6 +186,19 @@ def simulate_program_reference(program: Program, dh: float, ln_a: float, x: floa
         results.append(picked)
     coarse, fine = results
     return 2.0 * fine - coarse, np.abs(fine - coarse)
+
+
+def _split_jumps(history, n: int):
+    """``history`` with every ramp jump cut into ``n`` equal jumps (holds as they are): the coarse
+    points stay on the path whatever the span, so every n-th fine jump lands on one."""
+    from .program import History
+
+    ramp = history.dT_K != 0
+    repeat = np.where(ramp, n, 1)
+    dT = np.repeat(np.where(ramp, history.dT_K / n, 0.0), repeat)
+    dt = np.repeat(np.where(ramp, history.dt_s / n, history.dt_s), repeat)
+    start = history.T_K[0] - history.dT_K[0]
+    return History(start + np.cumsum(dT), dT, dt, np.repeat(history.segment, repeat))
 
 
 def check_parameters(params: np.ndarray) -> np.ndarray:

@@ -88,3 +88,18 @@ def write_example_export(glass: str, fmt: str, out_path: str | Path) -> int:
         tmp.write_bytes(data)
     return len(data)
 
+
+
+def write_otp_like_export(fmt: str, out_path: str | Path, seed: int = 0) -> int:
+    """Write the o-terphenyl-like run of :func:`tnmlib.pipeline.exports.independent.otp_like_draw`
+    (the procedure and quirks of the shared 2023-07-18 export, simulated by the independent
+    reference; ``seed``: its noise) in layout ``fmt``; returns the bytes written."""
+    from .exports.independent import otp_like_draw, reference_run
+    from .exports.write import FORMATS, write_export
+
+    if fmt not in FORMATS:
+        raise TNMInputError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    data = write_export(reference_run(otp_like_draw(fmt, seed)), fmt)
+    with atomic_output(Path(out_path)) as tmp:
+        tmp.write_bytes(data)
+    return len(data)

@@ -79,8 +79,11 @@ def _load() -> tuple[dict, dict, tuple, float]:
                               float(d.get("tilt_percent_per_100K", 0)) / 100) for d in raw["wholespace_copies"])
     glasses = {str(name): (float(g["dh_kJ_per_mol"]) * 1e3, float(g["ln_A"]), float(g["x"]), float(g["beta"]))
                for name, g in raw["literature_glasses"].items()}
+    references = {str(name): tuple({"quantity": str(e["quantity"]), "value": float(e["value"]),
+                                    "source": str(e["source"])} for e in entries)
+                  for name, entries in raw.get("reference_values", {}).items()}
     return (weights, models, thresholds, float(raw["cp_max_limit"]), split, distortions, augmentation,
-            estimator, copies, glasses)
+            estimator, copies, glasses, references)
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,11 @@ class EstimatorSpec:
 
 
 (LOSS_WEIGHTS, MODELS, THRESHOLDS, CP_MAX_LIMIT, (SPLIT_SEED, SPLIT_FRACTIONS), DISTORTIONS,
- AUGMENTATION, ESTIMATOR, WHOLESPACE_COPIES, LITERATURE_GLASSES) = _load()
+ AUGMENTATION, ESTIMATOR, WHOLESPACE_COPIES, LITERATURE_GLASSES, REFERENCE_VALUES) = _load()
 #: ESTIMATOR: the training of the whole-space estimator's network; WHOLESPACE_COPIES: the copies
 #: (clean first) of the whole-space test set it is assessed on; LITERATURE_GLASSES: {name:
-#: (dh J/mol, ln A, x, β)} of the glasses `tnm fit` is checked on.
+#: (dh J/mol, ln A, x, β)} of the glasses `tnm fit` is checked on; REFERENCE_VALUES: {glass:
+#: ({quantity, value, source}, ...)} published values the book sets real fits beside.
 #: DISTORTIONS: the clean test set and its distorted copies every estimator is compared on (the
 #: first is clean); AUGMENTATION: the distortions drawn while an ``augment`` model trains.
 #: The thresholds by key (``x_0.02``, ...): where the book picks one.

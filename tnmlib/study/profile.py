@@ -28,7 +28,8 @@ class Profile:
     ``least_squares_samples``: test samples the comparison of estimators fits by least squares;
     ``wholespace_test_samples``, ``wholespace_least_squares_samples``: the whole-space test samples
     the estimator of part 2 reads, and how many of them least squares from the practitioner's
-    start fits."""
+    start fits; ``export_check_runs``: synthetic exports per kind that ``tnm check-exports`` fits
+    (the chapter on a real measurement)."""
 
     name: str
     description: str
@@ -47,6 +48,7 @@ class Profile:
     least_squares_samples: int = 12
     wholespace_test_samples: int = 40
     wholespace_least_squares_samples: int = 8
+    export_check_runs: int = 40
 
     def grid_for(self, subset: str) -> SignalGrid:
         """The signal grid of ``subset``: its own window if the profile gives one, else ``grid``."""
@@ -97,7 +99,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
             output_range=str(raw["training"].get("output_range", "table3")),
             least_squares_samples=int((raw.get("comparison") or {}).get("least_squares_samples", 12)),
             wholespace_test_samples=int((raw.get("wholespace") or {}).get("test_samples", 40)),
-            wholespace_least_squares_samples=int((raw.get("wholespace") or {}).get("least_squares_samples", 8)))
+            wholespace_least_squares_samples=int((raw.get("wholespace") or {}).get("least_squares_samples", 8)),
+            export_check_runs=int((raw.get("export_check") or {}).get("runs_per_kind", 40)))
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise TNMInputError(f"profile {source} is malformed: {exc!r}") from None
     if profile.thinning.pair_stride < 1 or profile.thinning.xb_stride < 1 or profile.chunk_samples < 1:
@@ -111,6 +114,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise TNMInputError(f"profile {source}: output_range must be table3 or training")
     if profile.wholespace_test_samples < 1 or profile.wholespace_least_squares_samples < 0:
         raise TNMInputError(f"profile {source}: wholespace.test_samples must be positive, least_squares_samples >= 0")
+    if profile.export_check_runs < 1:
+        raise TNMInputError(f"profile {source}: export_check.runs_per_kind must be positive")
     if profile.least_squares_samples < 0:
         raise TNMInputError(f"profile {source}: comparison.least_squares_samples must not be negative")
     if profile.epochs < 1 or profile.batch_size < 1:

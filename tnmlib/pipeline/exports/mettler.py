@@ -80,11 +80,12 @@ def read_mettler(path: Path, text: str) -> Measurement:
         raise TNMInputError(f"{path}: empty time or temperature fields in the curve values")
     # cut on the program temperature (it turns cleanly), then give each segment the measured one
     segments = split_by_direction(time_min, program, hf)
-    start = 0
+    # the split drops pieces too short to be a segment, so the rows are found again by their time
+    # (the curve values are in time order), not by counting
+    if not np.all(np.diff(time_min) >= 0):
+        raise TNMInputError(f"{path}: the time column of the curve values must not decrease")
     for s in segments:
-        n = s.T_C.size
-        s.T_C = T_C[start:start + n]
-        start += n
+        s.T_C = T_C[np.searchsorted(time_min, s.time_min, side="left")]
     method = re.search(r"Method:\s*\n((?:\s+.+\n?)+)", text_after)
     procedure = [ln.strip() for ln in method.group(1).splitlines() if ln.strip()] if method else []
     return Measurement(str(path), "Mettler-Toledo STARe text export", sample, mass_mg, exotherm, segments,

@@ -2,6 +2,8 @@
 turns (heating, cooling, hold)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...estimation.measurement import HOLD_RATE_K_PER_MIN, Segment
@@ -30,19 +32,40 @@ def _direction_cuts(t: np.ndarray, T: np.ndarray) -> list[int]:
     return cuts
 
 
+#: Steps on either side whose median is a row's local sampling interval.
+LOCAL_STEPS = 5
+
+
+def _local_sampling(steps: np.ndarray) -> np.ndarray:
+    """Per step between rows, the larger of the median of the LOCAL_STEPS steps before it and of
+    those after it: an instrument may record one segment every 0.6 s and the next every 6 s, and
+    neither is a gap; a gap is long against the rows on both sides of it."""
+    positive = np.where(steps > 0, steps, np.nan)
+    if not np.any(np.isfinite(positive)):
+        return np.ones_like(steps)
+    padded = np.pad(positive, LOCAL_STEPS, mode="constant", constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, LOCAL_STEPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window at the ends
+        before = np.nanmedian(windows[:steps.size], axis=1)
+        after = np.nanmedian(windows[LOCAL_STEPS + 1:LOCAL_STEPS + 1 + steps.size], axis=1)
+    local = np.fmax(before, after)
+    fallback = float(np.nanmedian(positive))
+    return np.where(np.isfinite(local), local, fallback)
+
+
 def split_by_direction(time_min: np.ndarray, T_C: np.ndarray, heat_flow_W_per_g: np.ndarray,
                        cp_J_per_gK: np.ndarray | None = None) -> list[Segment]:
     """Segments of one record (rows in time order): a new one where time jumps by more than five
-    median sampling intervals, and where the smoothed rate changes sign for at least
-    :data:`MIN_RUN_MIN`."""
+    local sampling intervals (:func:`_local_sampling`), and where the smoothed rate changes sign
+    for at least :data:`MIN_RUN_MIN`."""
     ok = np.isfinite(time_min) & np.isfinite(T_C)
     t, T, hf = time_min[ok], T_C[ok], heat_flow_W_per_g[ok]
     cp = cp_J_per_gK[ok] if cp_J_per_gK is not None else None
     if t.size < 3:
         return [segment_from_columns(1, "", t, T, hf, cp)]
     steps = np.diff(t)
-    dt = float(np.median(steps[steps > 0])) if np.any(steps > 0) else 1.0
-    jumps = (np.nonzero(steps > 5 * dt)[0] + 1).tolist()
+    jumps = (np.nonzero(steps > 5 * _local_sampling(steps))[0] + 1).tolist()
     bounds = [0, *jumps, t.size]
     cuts: list[int] = []
     for a, b in zip(bounds[:-1], bounds[1:]):
