@@ -190,7 +190,7 @@ $(REAL_DIR)/main.json: $(REAL_MAIN) $(PKG_SRC) | $(STAMP)
 
 $(REAL_DIR)/main-provisional.json: $(REAL_MAIN) $(PKG_SRC) | $(STAMP)
 	@mkdir -p $(REAL_DIR)
-	$(TIMED) real:main-provisional -- $(TNM) fit $< --hold-out --no-refine-lines --out $@
+	$(TIMED) real:main-provisional -- $(TNM) fit $< --no-refine-lines --out $@
 
 $(REAL_DIR)/second.json: $(REAL_SECOND) $(PKG_SRC) | $(STAMP)
 	@mkdir -p $(REAL_DIR)

@@ -22,7 +22,6 @@ import functools
 import http.server
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile

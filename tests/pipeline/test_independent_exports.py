@@ -3,7 +3,6 @@ the draws stay in their stated ranges, the chain export → reader → model rep
 at the truth, fits recover it, and the assessment counts every run with Wilson intervals."""
 import json
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,9 +10,21 @@ from hypothesis import strategies as st
 from tnmlib.cli import main
 from tnmlib.estimation.baselines import GUARANTEED
 from tnmlib.estimation.measured import line_gaps
-from tnmlib.pipeline.export_check import XB_TOLERANCE, check_exports, failure_reasons, load_check, share_table
-from tnmlib.pipeline.exports.independent import (KINDS, draw_run, otp_like_draw, reference_run, run_program,
-                                                 transition_width_K)
+from tnmlib.pipeline.export_check import (
+    XB_TOLERANCE,
+    check_exports,
+    failure_reasons,
+    load_check,
+    share_table,
+)
+from tnmlib.pipeline.exports.independent import (
+    KINDS,
+    draw_run,
+    otp_like_draw,
+    reference_run,
+    run_program,
+    transition_width_K,
+)
 from tnmlib.pipeline.exports.write import FORMATS, write_export
 from tnmlib.pipeline.fit import _rms_with_own_lines, fit_file
 from tnmlib.pipeline.read import read_run
@@ -53,7 +64,7 @@ def test_the_model_along_the_read_history_reproduces_the_reference_at_the_truth(
     gaps = line_gaps(curves)
     worst = max(_rms_with_own_lines(curves.values[k], model[k], curves.T_C, gaps[k]) for k in range(len(model)))
     assert worst < 0.006, worst
-    program, heating = run_program(draw)
+    program, _ = run_program(draw)
     assert len(run.program.segments) >= len(program.segments) - 1  # bridges add steps, none is lost
 
 

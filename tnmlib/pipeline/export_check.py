@@ -18,6 +18,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -35,6 +36,9 @@ LINE_MODES = ("fixed lines", "refined lines")
 #: What issue 21 asks of x and β, per kind: |error| within this.
 XB_TOLERANCE = {"clean": 0.02, "noisy-lag": 0.05}
 KEYS = [p.display_key for p in PARAMETERS]
+
+if TYPE_CHECKING:
+    import pandas
 
 
 def _one(job) -> list[dict]:

@@ -11,12 +11,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import TNMInputError
 from ..estimation.baselines import GUARANTEED
-from ..estimation.classical import moynihan_estimate
+from ..estimation.classical import moynihan_estimate, tf_prime_from_scans
 from ..estimation.measured import Curves, line_gaps, model_curves, refined_curves
 from ..estimation.runs import PreparedRun
 from ..physics.constants import R_J_PER_MOL_K
@@ -25,6 +26,9 @@ from ..study.parameters import PARAMETERS
 from .read import read_run
 
 KEYS = [p.display_key for p in PARAMETERS]
+
+if TYPE_CHECKING:
+    import pandas
 
 
 @dataclass
@@ -52,7 +56,9 @@ def fitted_run(export_path: str | Path, json_path: str | Path) -> FittedRun:
     result = load_result(json_path)
     scans = [int(k) for k in result["run"]["scans_fitted"]]
     history = "measured" if "program the sample followed" in str(result.get("history")) else "nominal"
-    run = read_run(export_path, GUARANTEED, scans=scans, history=history)
+    run = read_run(export_path, GUARANTEED, history=history)
+    if run.chosen != scans:  # the fit chose its scans by hand
+        run = read_run(export_path, GUARANTEED, scans=scans, history=history)
     curves = run.curves
     refined = result.get("refined_lines")
     if refined:
@@ -115,12 +121,19 @@ def agreement_table(a: dict, b: dict, labels=("run 1", "run 2")) -> "pandas.Data
     return pd.DataFrame(rows).set_index("parameter")
 
 
-def moynihan_dh_kJ_per_mol(fitted: FittedRun) -> float:
-    """Δh* (kJ/mol) by Moynihan's method on the same scans and cooling rates: the slope of ln q
-    against 1/Tf' (:func:`tnmlib.estimation.classical.moynihan_estimate`)."""
-    curves = fitted.run.curves
+def moynihan_table(fitted: FittedRun) -> tuple["pandas.DataFrame", float]:
+    """Moynihan's method on the scans as the fit normalised them: per scan the cooling rate and
+    the limiting fictive temperature Tf' (°C, from the scan's area), and Δh* (kJ/mol) from the
+    slope of ln q against 1/Tf' (:func:`tnmlib.estimation.classical.moynihan_estimate`; NaN
+    where Tf' does not fall with the rate)."""
+    import pandas as pd
+
+    curves = fitted.curves
     estimate = moynihan_estimate(curves.values, curves.T_C, curves.cooling_rates_K_per_min)
-    return float(estimate.params[0] / 1e3)
+    tf = estimate.extra.get("tf_prime_C") or tf_prime_from_scans(curves.values, curves.T_C).tolist()
+    table = pd.DataFrame({"cooled at (K/min)": curves.cooling_rates_K_per_min, "Tf' (°C)": tf},
+                         index=curves.columns).sort_values("cooled at (K/min)")
+    return table, float(estimate.params[0] / 1e3)
 
 
 def reference_table(glass: str = "o-terphenyl") -> "pandas.DataFrame":
