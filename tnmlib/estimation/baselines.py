@@ -152,8 +152,11 @@ def _first_ranges(T, y, smooth_points, settings):
     """Ranges to start from, placed around the steepest rise of Cp (the transition's edge, the
     one feature no glass, start-up or crystallisation outdoes): the liquid from where the
     overshoot has decayed, the glass in the middle half of the data below where the rise begins
-    (its slope a twentieth of the steepest)."""
-    smooth = _smooth(y, 2 * smooth_points)
+    (its slope a twentieth of the steepest).  The slopes are taken over 2 K or a fiftieth of the
+    data's span, whichever is longer: over a long scan of a broad transition, noise on a 2 K
+    slope hides the overshoot's gentle decay, and the liquid range lands inside it."""
+    span_points = int(round(0.02 * float(np.ptp(T)) / max(float(np.median(np.diff(T))), 1e-6)))
+    smooth = _smooth(y, max(2 * smooth_points, span_points))
     slope = np.gradient(smooth, T)
     i_rise = int(np.argmax(slope))
     after = np.nonzero(slope[i_rise:] <= 0.1 * slope[i_rise])[0]
@@ -183,34 +186,19 @@ def scan_baselines(T_C: np.ndarray, cp: np.ndarray, settings: BaselineSettings =
     first_glass, first_liquid = _first_ranges(T, y, smooth_points, settings)
     glass = tuple(glass_range_C) if glass_range_C else first_glass
     liquid = tuple(liquid_range_C) if liquid_range_C else first_liquid
-    transition = None
-    for _ in range(6):
-        lines = _lines(T, y, glass, liquid)
-        if isinstance(lines, str):
-            out.error = lines
-            return out
-        g, l = lines
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cp_n = (y - np.polyval(g, T)) / (np.polyval(l, T) - np.polyval(g, T))
-        transition = _span(T, cp_n, smooth_points)
-        if transition is None:
-            out.error = "no glass transition: Cp never rises from a glass line to a liquid line"
-            return out
-        if glass_range_C and liquid_range_C:
-            break
-        onset, settled = transition
-        below = max(settings.min_margin_K, settings.glass_margin_widths * (settled - onset))
-        above = max(settings.min_margin_K, settings.liquid_margin_widths * (settled - onset))
-        width = max(settings.max_width_K, settled - onset)  # a broad transition needs longer lines
-        new_glass = glass if glass_range_C else (max(float(T[0]), onset - below - width), onset - below)
-        new_liquid = liquid if liquid_range_C else (settled + above, min(float(T[-1]), settled + above + width))
-        if new_glass[1] <= new_glass[0] + 1e-9 or new_liquid[1] <= new_liquid[0] + 1e-9:
-            glass, liquid = new_glass, new_liquid
-            break
-        converged = max(abs(new_glass[1] - glass[1]), abs(new_liquid[0] - liquid[0])) < 0.1
-        glass, liquid = new_glass, new_liquid
-        if converged:
-            break
+    found = _iterate_ranges(T, y, glass, liquid, smooth_points, settings, glass_range_C, liquid_range_C)
+    if (not isinstance(found, str) and not liquid_range_C and found[2][1] >= T[-1] - 2 * settings.min_width_K
+            and first_liquid[1] < T[-1] - 1e-9):
+        # the transition never settled against a liquid line started inside a slowly decaying
+        # overshoot: start again from the data's last stretch, where a liquid is, if anywhere
+        last = (max(first_liquid[1], float(T[-1]) - settings.max_width_K), float(T[-1]))
+        again = _iterate_ranges(T, y, glass, last, smooth_points, settings, glass_range_C, liquid_range_C)
+        if not isinstance(again, str) and again[2][1] < T[-1] - 2 * settings.min_width_K:
+            found = again
+    if isinstance(found, str):
+        out.error = found
+        return out
+    glass, liquid, transition = found
     out.transition_C = transition
     if settings.guarantee and not (glass_range_C and liquid_range_C):
         lines = _lines(T, y, glass, liquid)
@@ -381,6 +369,38 @@ def _lines(T, y, glass, liquid):
         return (f"no glass transition found (the {which} range {_fmt(rng)} °C it implies holds too few points "
                 "for a line)")
     return g, l
+
+
+def _iterate_ranges(T, y, glass, liquid, smooth_points, settings, glass_range_C, liquid_range_C):
+    """From a first guess, place the glass and liquid ranges around the transition their lines
+    show, until they stop moving: (glass, liquid, transition) or the reason it failed (str)."""
+    transition = None
+    for _ in range(6):
+        lines = _lines(T, y, glass, liquid)
+        if isinstance(lines, str):
+            return lines
+        g, l = lines
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cp_n = (y - np.polyval(g, T)) / (np.polyval(l, T) - np.polyval(g, T))
+        transition = _span(T, cp_n, smooth_points)
+        if transition is None:
+            return "no glass transition: Cp never rises from a glass line to a liquid line"
+        if glass_range_C and liquid_range_C:
+            break
+        onset, settled = transition
+        below = max(settings.min_margin_K, settings.glass_margin_widths * (settled - onset))
+        above = max(settings.min_margin_K, settings.liquid_margin_widths * (settled - onset))
+        width = max(settings.max_width_K, settled - onset)  # a broad transition needs longer lines
+        new_glass = glass if glass_range_C else (max(float(T[0]), onset - below - width), onset - below)
+        new_liquid = liquid if liquid_range_C else (settled + above, min(float(T[-1]), settled + above + width))
+        if new_glass[1] <= new_glass[0] + 1e-9 or new_liquid[1] <= new_liquid[0] + 1e-9:
+            glass, liquid = new_glass, new_liquid
+            break
+        converged = max(abs(new_glass[1] - glass[1]), abs(new_liquid[0] - liquid[0])) < 0.1
+        glass, liquid = new_glass, new_liquid
+        if converged:
+            break
+    return glass, liquid, transition
 
 
 def _fmt(r) -> str:
