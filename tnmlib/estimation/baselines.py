@@ -152,17 +152,19 @@ def _first_ranges(T, y, smooth_points, settings):
     """Ranges to start from, placed around the steepest rise of Cp (the transition's edge, the
     one feature no glass, start-up or crystallisation outdoes): the liquid from where the
     overshoot has decayed, the glass in the middle half of the data below where the rise begins
-    (its slope a twentieth of the steepest).  The slopes are taken over 2 K or a fiftieth of the
-    data's span, whichever is longer: over a long scan of a broad transition, noise on a 2 K
-    slope hides the overshoot's gentle decay, and the liquid range lands inside it."""
-    span_points = int(round(0.02 * float(np.ptp(T)) / max(float(np.median(np.diff(T))), 1e-6)))
-    smooth = _smooth(y, max(2 * smooth_points, span_points))
+    (its slope a twentieth of the steepest).  Slopes are taken over 2 K; the overshoot's decay is
+    judged on slopes over a fiftieth of the data's span where that is longer: over a long scan of a
+    broad transition, noise on a 2 K slope hides the gentle decay, and the liquid range lands
+    inside it."""
+    smooth = _smooth(y, 2 * smooth_points)
     slope = np.gradient(smooth, T)
+    span_points = int(round(0.02 * float(np.ptp(T)) / max(float(np.median(np.diff(T))), 1e-6)))
+    decay = np.gradient(_smooth(y, span_points), T) if span_points > 2 * smooth_points else slope
     i_rise = int(np.argmax(slope))
     after = np.nonzero(slope[i_rise:] <= 0.1 * slope[i_rise])[0]
     i_top = i_rise + int(after[0]) if after.size else T.size - 1
-    flat = np.nonzero(slope[i_top:] >= -0.1 * slope[i_rise])[0]
-    falling = np.nonzero(slope[i_top:] < -0.1 * slope[i_rise])[0]
+    flat = np.nonzero(decay[i_top:] >= -0.1 * slope[i_rise])[0]
+    falling = np.nonzero(decay[i_top:] < -0.1 * slope[i_rise])[0]
     i_flat = i_top + (int(flat[flat > falling[0]][0]) if falling.size and np.any(flat > falling[0]) else 0)
     quiet = np.nonzero(slope[:i_rise] <= 0.05 * slope[i_rise])[0]  # where the rise begins
     quiet_end = float(T[quiet[-1]]) if quiet.size else float(T[0]) + settings.min_width_K
