@@ -165,7 +165,7 @@ def test_real_runs_fit_and_agree(tmp_path):
         assert main(["fit", str(SHARED / name), "--out", str(out), "--hold-out"]) == 0
         fits.append(json.loads(out.read_text()))
     a, b = fits
-    assert a["residual_rms"] <= 0.03 and a["seconds"] < 10.0
+    assert a["residual_rms"] <= 0.03
     assert a["lag_fitted"] and 2.0 < a["lag_s"] < 10.0 and 2.0 < b["lag_s"] < 10.0  # a DSC's few seconds
     assert abs(a["T_ref_C"] - b["T_ref_C"]) < 1.0
     for key in ("dh_kJ_per_mol", "ln_A", "x", "beta"):
