@@ -263,11 +263,7 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         """Per scan (a0, a1, b0, b1) and the fitted data (n_scans, n_T) of the model scans."""
         coefs, fitted = np.empty((model.shape[0], 4)), np.empty_like(model)
         for k, n in enumerate(model):
-            design = np.column_stack([1.0 - n, t * (1.0 - n), n, t * n])
-            if line_gap is not None:
-                design = design / line_gap[k][:, None]
-            coefs[k] = np.linalg.lstsq(design, cp[k], rcond=None)[0]
-            fitted[k] = design @ coefs[k]
+            coefs[k], fitted[k] = project_lines(cp[k], n, t, None if line_gap is None else line_gap[k])
         return coefs, fitted
 
     def residuals(z):
@@ -300,6 +296,17 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
         model = simulate_on_data(np.clip(fitted[:4], FIT_LOWER, FIT_UPPER), fitted[4] if fit_lag else lag_s)
         extra.update(lines=lines_of(model)[0].tolist(), line_t=list(line_t))
     return Estimate(fitted[:4], status, time.perf_counter() - t0, evaluations, result.message, extra=extra)
+
+
+def project_lines(y: np.ndarray, n: np.ndarray, t: np.ndarray, gap: np.ndarray | None = None):
+    """One scan's lines refined against a model scan by linear least squares: provisional Cp^N
+    ``y`` ≈ ((a₀ + a₁t)(1 − n) + (b₀ + b₁t)n) / gap (``gap``: the provisional lines' relative gap,
+    1 if None; ``t`` a scaled temperature).  Returns (a₀, a₁, b₀, b₁) and the fitted ``y``."""
+    design = np.column_stack([1.0 - n, t * (1.0 - n), n, t * n])
+    if gap is not None:
+        design = design / gap[:, None]
+    coefs = np.linalg.lstsq(design, y, rcond=None)[0]
+    return coefs, design @ coefs
 
 
 def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import TNMInputError
 from ..estimation.baselines import GUARANTEED, BaselineSettings
+from ..estimation.classical import project_lines
 from ..estimation.measured import Curves, fit_result, model_curves, normalize_curves, renormalize
 from ..estimation.network import NetworkEstimator
 from ..fileutil import atomic_output
@@ -200,10 +201,8 @@ def _rms_with_own_lines(data: np.ndarray, prediction: np.ndarray, T_C: np.ndarra
     divided by the refitted step b − a."""
     gap = np.ones_like(data) if gap is None else gap
     t = (T_C - T_C.mean()) / max(np.ptp(T_C) / 2, 1e-9)
-    design = np.column_stack([1 - prediction, t * (1 - prediction), prediction, t * prediction])
-    coefs, *_ = np.linalg.lstsq(design / gap[:, None], data, rcond=None)
-    a0, a1, b0, b1 = coefs
-    residual = (data * gap - design @ coefs) / ((b0 + b1 * t) - (a0 + a1 * t))
+    (a0, a1, b0, b1), fitted = project_lines(data, prediction, t, gap)
+    residual = (data - fitted) * gap / ((b0 + b1 * t) - (a0 + a1 * t))
     return float(np.sqrt(np.mean(residual ** 2)))
 
 
