@@ -98,11 +98,12 @@ test: $(STAMP)  ## the fast test suite (spread over the cores), then the whole p
 test-slow: $(STAMP)  ## the heavier checks (marked slow)
 	$(PY) -m pytest -m slow -n auto
 
-bench: $(STAMP)  ## benchmarks: simulator, datasets, model (printed figures)
+bench: $(STAMP)  ## benchmarks: simulator, datasets, model, fits (printed figures)
 	$(PY) -m tnmlib.bench simulate
 	$(PY) -m tnmlib.bench dataset
 	$(PY) -m tnmlib.bench model
 	$(PY) -m tnmlib.bench baselines
+	$(PY) -m tnmlib.bench fit
 
 # ---- data: one file per subset (tnm dataset skips work whose fingerprint matches) -------
 data/%-$(PROFILE).h5: $(DATA_SRC) $(PROFILE_FILE) | $(STAMP)

@@ -147,3 +147,37 @@ def test_refined_lines_are_exact_for_any_linear_provisional_lines_with_their_gap
     without = least_squares_fit(y, T, truth, free_lines=True, model=model)
     assert with_gap.extra["residual_rms"] < 1e-9
     assert without.extra["residual_rms"] > 1e-3
+
+
+def test_a_direction_the_data_do_not_fix_gets_no_standard_error():
+    from tnmlib.estimation.classical import _uncertainty
+
+    rng = np.random.default_rng(1)
+    jacobian = rng.normal(size=(200, 4))
+    residuals = rng.normal(0.0, 0.01, 200)
+    stderr, _ = _uncertainty(jacobian, residuals, np.eye(4))
+    assert np.all(np.isfinite(stderr)) and np.all(stderr > 0)
+    unfixed = jacobian.copy()
+    unfixed[:, 3] = 0.0  # β moves nothing
+    stderr, _ = _uncertainty(unfixed, residuals, np.eye(4))
+    assert np.isinf(stderr[3]) and np.all(np.isfinite(stderr[:3]))
+    ridge = jacobian.copy()
+    ridge[:, 1] = 2.0 * ridge[:, 0]  # only 2·Δh* − ln A... a combination is fixed, neither alone
+    stderr, _ = _uncertainty(ridge, residuals, np.eye(4))
+    assert np.isinf(stderr[0]) and np.isinf(stderr[1]) and np.all(np.isfinite(stderr[2:]))
+
+
+def test_a_fit_ends_where_a_fit_started_at_the_truth_ends():
+    """The model's internal steps are frozen per round, each round where the last ended: the
+    optimum hardly depends on the start (with the adaptive simulator a start at the truth ended
+    at a lower cost than the reported optimum).  Measured here: parameters within 3e-6 and costs
+    within 3e-5 of each other (relative) after 3 rounds; more rounds do not close the gap (each
+    freeze point's own step choices differ by discrete events), so 1e-9 is not reached."""
+    truth = TRUTHS[0]
+    cp, _ = _scans(truth)
+    noisy = cp + np.random.default_rng(3).normal(0.0, 0.01, cp.shape)
+    far = least_squares_fit(noisy, T_C, truth * np.array([1.15, 1.15, 0.8, 1.2]))
+    near = least_squares_fit(noisy, T_C, truth)
+    assert far.status == OK and near.status == OK
+    assert abs(far.extra["cost"] - near.extra["cost"]) <= 1e-4 * near.extra["cost"]
+    np.testing.assert_allclose(far.params, near.params, rtol=3e-5)

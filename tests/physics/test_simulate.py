@@ -80,8 +80,10 @@ def test_prony_staircase_matches_the_direct_sum(corner_sets):
         ps = prony_series(beta)
         args = (ln_a, dh / R_J_PER_MOL_K, x, beta, ps.weights, ps.chains, ps.ln_tau_max, rates, 10 / 60, -250.0, 0.5,
                 *idx)
-        exact, _ = kernels.chr_tf_on_lattice(*args, kernels.METHOD_EXACT_STAIRCASE, 0.05, 1)
-        prony, _ = kernels.chr_tf_on_lattice(*args, kernels.METHOD_PRONY_STAIRCASE, 0.05, 1)
+        exact, _ = kernels.chr_tf_on_lattice(*args, kernels.METHOD_EXACT_STAIRCASE, 0.05, 1,
+                                             np.empty(0), kernels.LATTICE_ADAPT, 0.0)
+        prony, _ = kernels.chr_tf_on_lattice(*args, kernels.METHOD_PRONY_STAIRCASE, 0.05, 1,
+                                             np.empty(0), kernels.LATTICE_ADAPT, 0.0)
         assert np.max(np.abs(np.diff(exact - prony, axis=1))) / 0.5 <= 1e-4
 
 

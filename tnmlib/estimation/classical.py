@@ -30,7 +30,7 @@ from ..physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
 from ..physics.descriptors import peak_descriptors
 from ..physics.instrument import instrument_lag
 from ..physics.moynihan import moynihan_dh_J_per_mol
-from ..physics.simulate import BETA_MIN, simulate_chr_batch
+from ..physics.simulate import BETA_MIN, FrozenChr
 from ..study.parameters import NORM_LOWER, NORM_UPPER
 from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 
@@ -170,6 +170,21 @@ def practitioner_start(cp, T_C, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PE
 
 #: Upper bound (s) of a fitted instrument lag.
 LAG_MAX_S = 30.0
+#: Forward-difference step of the fit's Jacobian, as a fraction of each parameter's fit range.
+FD_STEP = 1e-7
+#: Rounds of a fit, each with the simulator's internal steps frozen where the last ended.
+FREEZE_ROUNDS = 3
+#: Peak height (Cp^N) beyond which the internal steps of the early rounds are not refined, and
+#: the most steps they take per ramp.
+EARLY_ROUND_PEAK_CEILING = 10.0
+EARLY_ROUND_RAMP_BUDGET = 20_000
+#: Evaluations a round may take even when the budget is spent.
+MIN_ROUND_EVALUATIONS = 20
+#: A direction of the Jacobian with a singular value below this fraction of the largest (columns
+#: scaled by the parameters' ranges) is not fixed by the data.
+SINGULAR_RCOND = 1e-9
+#: A parameter whose standard error exceeds this fraction of its fit range is not determined.
+UNDETERMINED_SPAN_FRACTION = 0.25
 #: Most points of the fine uniform grid the model is simulated on when the data's grid is uneven.
 MAX_FINE_POINTS = 20_000
 
@@ -249,11 +264,12 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     upper = np.array([FIT_UPPER[0], c_values.max(), FIT_UPPER[2], FIT_UPPER[3], LAG_MAX_S][:n_fit])
     p0 = np.append(np.clip(start, FIT_LOWER, FIT_UPPER), lag_s)[:n_fit]
     z0 = np.clip(to_fit(p0), lower, upper)
-    # The simulator's adaptive steps make its output jump by ~1e-4 (Cp^N) when a parameter moves at
-    # all: finite differences need steps whose effect stands well above that (scipy's default,
-    # 1.5e-8 relative, gives gradients wrong by orders of magnitude and stops fits early).
-    absolute_step = np.array([1e-5 * max(abs(z0[0]), 1.0), 3e-3, 1e-3, 1e-3, 1e-2][:n_fit])
-    diff_step = absolute_step / np.maximum(1.0, np.abs(z0))
+    # The model's internal steps are frozen (a smooth function of the parameters: see
+    # scans_on_grid), so forward differences can take steps of 1e-7 of each parameter's range
+    # (with the adaptive simulator, whose output jumps by ~1e-4 in Cp^N, they had to be ~1e-3,
+    # and the gradients were still rough enough to stop fits early).
+    freeze = getattr(simulate_on_data, "freeze", None)
+    diff_step = FD_STEP * (upper - lower) / np.maximum(1.0, np.abs(z0))
     evaluations = 0
 
     line_t = (0.5 * (T_C[0] + T_C[-1]), max(0.5 * (T_C[-1] - T_C[0]), 1e-9))
@@ -276,22 +292,46 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
             return (lines_of(model)[1] - cp).ravel()
         return (model - cp).ravel()
 
+    def physical(z):
+        p = from_fit(z)
+        p[1] = np.clip(p[1], FIT_LOWER[1], FIT_UPPER[1])
+        return p
+
+    z, result = z0, None
     try:
-        result = least_squares(residuals, z0, bounds=(lower, upper), x_scale=upper - lower,
-                               max_nfev=max_evaluations, method="trf", diff_step=diff_step, ftol=tolerance, xtol=tolerance, gtol=tolerance)
+        # Each round on the internal steps of where the last ended (far from the start they need
+        # not suit the transition any more); the optima of the rounds converge to the point whose
+        # own steps it is the optimum on, whatever the start.  Early rounds take the steps of a
+        # peak at most EARLY_ROUND_PEAK_CEILING tall: a start with x near 0 has a peak of Cp^N in
+        # the hundreds, and its steps would cost seconds per evaluation.
+        rounds = FREEZE_ROUNDS if freeze is not None else 1
+        for round_ in range(rounds):
+            if freeze is not None:
+                freeze(physical(z)[:4], final=round_ == rounds - 1)
+            result = least_squares(residuals, z, bounds=(lower, upper), x_scale=upper - lower,
+                                   max_nfev=max(max_evaluations - evaluations, MIN_ROUND_EVALUATIONS), method="trf",
+                                   diff_step=diff_step, ftol=tolerance, xtol=tolerance, gtol=tolerance)
+            z = result.x
     except Exception as exc:  # noqa: BLE001 - an estimator reports, never raises
         return _failed(FAILED, f"{type(exc).__name__}: {exc}", t0)
-    fitted = from_fit(result.x)
+    unclipped = from_fit(result.x)
+    # the value the model used: ln A beyond its bound is clipped in the residuals, so is the answer
+    fitted = physical(result.x)
     span = upper - lower
-    on_bound = np.any((result.x[:4] - lower[:4] < 1e-6 * span[:4]) | (upper[:4] - result.x[:4] < 1e-6 * span[:4]))
+    on_bound = (np.any((result.x[:4] - lower[:4] < 1e-6 * span[:4]) | (upper[:4] - result.x[:4] < 1e-6 * span[:4]))
+                or abs(unclipped[1] - fitted[1]) > 1e-9 * (FIT_UPPER[1] - FIT_LOWER[1]))
     status = NOT_CONVERGED if result.status == 0 else (AT_BOUND if on_bound else OK)
     if result.status < 0:
         status = FAILED
     stderr, correlation = _uncertainty(result.jac, result.fun, to_physical,
-                                       extra_dof=4 * cp.shape[0] if free_lines else 0)
+                                       extra_dof=4 * cp.shape[0] if free_lines else 0, scale=upper - lower)
+    physical_span = np.append(FIT_UPPER - FIT_LOWER, LAG_MAX_S)[:n_fit]
+    undetermined = ~np.isfinite(stderr) | (stderr > UNDETERMINED_SPAN_FRACTION * physical_span)
+    stderr = np.where(undetermined, np.nan, stderr)
     extra = {"cost": float(result.cost), "residual_rms": float(np.sqrt(np.mean(result.fun ** 2))),
              "lag_s": float(fitted[4]) if fit_lag else float(lag_s), "t_ref_C": t_ref_K - ZERO_CELSIUS_K,
-             "stderr": stderr.tolist(), "correlation": correlation.tolist()}
+             "stderr": stderr.tolist(), "correlation": correlation.tolist(),
+             "not_determined": [int(k) for k in np.nonzero(undetermined)[0]]}
     if free_lines:
         model = simulate_on_data(np.clip(fitted[:4], FIT_LOWER, FIT_UPPER), fitted[4] if fit_lag else lag_s)
         extra.update(lines=lines_of(model)[0].tolist(), line_t=list(line_t))
@@ -315,7 +355,10 @@ def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K
     grid ``T_C`` (°C), as the fit compares them with data.  On a uniform grid (up to rounding in a
     file) the simulator runs on the data's own grid, a value being the bin average over the step
     below it; on an uneven one, on a uniform grid of half the median spacing (at most
-    MAX_FINE_POINTS), read at the data's temperatures (bin centres)."""
+    MAX_FINE_POINTS), read at the data's temperatures (bin centres).  The simulator's internal
+    steps are frozen (:class:`tnmlib.physics.simulate.FrozenChr`): the function's ``freeze(params)``
+    records them at ``params`` (else the first call does), so that the scans are a smooth function
+    of the parameters."""
 
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
     T_C = np.asarray(T_C, dtype=float)
@@ -328,31 +371,46 @@ def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K
         start, on_data = float(T_C[0]) - step, T_C
         n_sim = int(math.ceil((float(T_C[-1]) - start) / step)) + 2
     centres = start + step * (np.arange(n_sim) - 0.5)
+    simulator = FrozenChr(start, step, n_sim, rates, heating_rate_K_per_min)
+
+    def freeze(params, final: bool = True) -> None:
+        simulator.freeze(params, **({} if final else {"peak_ceiling": EARLY_ROUND_PEAK_CEILING,
+                                                      "ramp_budget": EARLY_ROUND_RAMP_BUDGET}))
 
     def model(params, lag_s: float = 0.0) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a grid narrower than the cycles is what data look like
-            scans = simulate_chr_batch(np.asarray(params, dtype=float)[None, :4], cooling_rates=rates,
-                                       heating_rate=heating_rate_K_per_min, t_min=start,
-                                       t_max=start + step * (n_sim - 1), step=step)[0]
+        scans = simulator(params)
         if lag_s > 0:
             scans = instrument_lag(scans, lag_s, step, heating_rate_K_per_min)
         if on_data is None:
             return scans
         return np.array([np.interp(on_data, centres, scan) for scan in scans])
 
+    model.freeze = freeze
     return model
 
 
 def _uncertainty(jacobian: np.ndarray, residuals: np.ndarray, to_physical: np.ndarray,
-                 extra_dof: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                 extra_dof: int = 0, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Standard errors and correlation matrix of the physical parameters p = to_physical @ z from
-    the Jacobian d r / d z at the optimum: cov_z = s² (JᵀJ)⁺ with s² = Σr² / (m − n − extra_dof)
-    (``extra_dof``: linear parameters projected out of the residuals)."""
+    the Jacobian d r / d z at the optimum: cov_z = s² (JᵀJ)⁻¹ with s² = Σr² / (m − n − extra_dof)
+    (``extra_dof``: linear parameters projected out of the residuals).
+
+    The inverse is taken by singular values of J with its columns multiplied by ``scale`` (each
+    parameter's range): a direction whose singular value is below SINGULAR_RCOND of the largest
+    is one the data do not fix, and every parameter with a share in it gets an infinite standard
+    error (a pseudo-inverse would give it a small, finite one)."""
     m, n = jacobian.shape
     s2 = float(residuals @ residuals) / max(m - n - extra_dof, 1)
-    cov = to_physical @ (s2 * np.linalg.pinv(jacobian.T @ jacobian)) @ to_physical.T
+    scale = np.ones(n) if scale is None else np.asarray(scale, dtype=float)
+    _, sigma, vt = np.linalg.svd(jacobian * scale, full_matrices=False)
+    free = sigma <= SINGULAR_RCOND * max(float(sigma[0]), 1e-300)
+    kept = vt[~free] / sigma[~free, None]
+    cov_z = s2 * (scale[:, None] * (kept.T @ kept) * scale[None, :])
+    cov = to_physical @ cov_z @ to_physical.T
     stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    if np.any(free):
+        share = np.abs(to_physical @ (scale[:, None] * vt[free].T))  # (n, n_free)
+        stderr = np.where(np.any(share > 1e-9 * np.max(share), axis=1), np.inf, stderr)
     with np.errstate(divide="ignore", invalid="ignore"):
         correlation = np.where(np.outer(stderr, stderr) > 0, cov / np.outer(stderr, stderr), np.nan)
     return stderr, correlation

@@ -101,7 +101,7 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
     """Fit the curves; returns the JSON-ready result, the model's scans on the data's grid and the
     curves as the fit saw them (with ``free_lines``, the data normalised by the refined lines).
     Keys: the parameters under their display keys (dh_kJ_per_mol, ln_A, x, beta), each with
-    ``<key>_stderr``; T_ref_C; residual_rms; correlation; lag_s; status; method; start; seconds;
+    ``<key>_stderr`` (null for a parameter in ``not_determined``: one the data do not fix); T_ref_C; residual_rms; correlation; lag_s; status; method; start; seconds;
     the program; version; with ``free_lines`` also ``refined_lines``.  ``start_params`` (dh J/mol,
     ln A, x, β): start there instead of the network's or the practitioner's start."""
     check_curves(curves)
@@ -116,8 +116,11 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
     stderr = estimate.extra.get("stderr")
     for k, parameter in enumerate(PARAMETERS):
         result[parameter.display_key] = float(parameter.to_display(estimate.params[k]))
-        result[f"{parameter.display_key}_stderr"] = (float(parameter.to_display(stderr[k])) if stderr else None)
+        result[f"{parameter.display_key}_stderr"] = (float(parameter.to_display(stderr[k]))
+                                                     if stderr and np.isfinite(stderr[k]) else None)
     names = [p.display_key for p in PARAMETERS] + (["lag_s"] if fit_lag else [])
+    # a parameter the data do not fix has no standard error (null), never a small one
+    result["not_determined"] = [names[k] for k in estimate.extra.get("not_determined", []) if k < len(names)]
     model = model_curves(curves, estimate.params, heating_rate_K_per_min, estimate.extra.get("lag_s", lag_s))
     refined = None
     if "lines" in estimate.extra:
@@ -131,7 +134,7 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
                         if "correlation" in estimate.extra else None),
         "lag_s": float(estimate.extra.get("lag_s", lag_s)),
         "lag_fitted": bool(fit_lag and refine),
-        "lag_s_stderr": float(stderr[4]) if (fit_lag and stderr) else None,
+        "lag_s_stderr": float(stderr[4]) if (fit_lag and stderr and np.isfinite(stderr[4])) else None,
         "status": estimate.status,
         "method": ("network" if str(estimate.extra.get("start")).startswith("network")
                    else "given start" if estimate.extra.get("start") == "given"
@@ -177,7 +180,8 @@ def _provisional(fit: dict | None) -> dict | None:
         return None
     out = {p.display_key: float(p.to_display(v)) for p, v in zip(PARAMETERS, fit["params"])}
     if fit.get("stderr"):
-        out.update({f"{p.display_key}_stderr": float(p.to_display(v)) for p, v in zip(PARAMETERS, fit["stderr"])})
+        out.update({f"{p.display_key}_stderr": float(p.to_display(v)) if np.isfinite(v) else None
+                    for p, v in zip(PARAMETERS, fit["stderr"])})
     out.update(lag_s=float(fit["lag_s"]), residual_rms=fit["residual_rms"])
     return out
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import TNMInputError
 from ..physics.instrument import instrument_lag
 from ..physics.program import Hold, Program, Ramp
-from ..physics.simulate import program_scans
+from ..physics.simulate import program_lattice, program_scans
 from .baselines import GUARANTEED, BaselineSettings, ScanBaseline, compare_steps, scan_baselines
 from .measured import Curves
 from .measurement import (SETTLING_S, Measurement, SegmentSummary, Step, achieved_rate, heating_scan_cp,
@@ -113,9 +113,12 @@ def history_model(program: Program, ramps: list[int], T_C: np.ndarray, step_K: f
     the rows and binned by :func:`bin_rows` — where rows are sparse against a sharp peak, the
     binned rows miss its top, and so must the model."""
     if rows is None:
+        frozen = _FrozenProgram(program, ramps, T_C, step_K)
+
         def model(params, lag_s: float = 0.0) -> np.ndarray:
-            scans = program_scans(program, params, ramps, T_C, step_K)
+            scans = frozen(params)
             return instrument_lag(scans, lag_s, step_K, heating_rate_K_per_min) if lag_s > 0 else scans
+        model.freeze = frozen.freeze
         return model
     fine_step = min(0.1, step_K / MODEL_SUBSTEPS)
     # rows a little beyond the grid's ends enter its end bins' interpolants: simulate over them too
@@ -127,12 +130,34 @@ def history_model(program: Program, ramps: list[int], T_C: np.ndarray, step_K: f
     # the grid's ends enter a bin's interpolant
     near = [r[(r >= T_C[0] - step_K - 2.0) & (r <= T_C[-1] + 2.0)] for r in rows]
 
+    frozen = _FrozenProgram(program, ramps, fine, fine_step)
+
     def sampled(params, lag_s: float = 0.0) -> np.ndarray:
-        scans = program_scans(program, params, ramps, fine, fine_step)
+        scans = frozen(params)
         if lag_s > 0:
             scans = instrument_lag(scans, lag_s, fine_step, heating_rate_K_per_min)
         return np.array([bin_rows(r, np.interp(r, centres, scan), T_C, step_K) for r, scan in zip(near, scans)])
+    sampled.freeze = frozen.freeze
     return sampled
+
+
+class _FrozenProgram:
+    """:func:`program_scans` with its internal steps recorded by :meth:`freeze` (or the first
+    call) and replayed: the scans are a smooth function of the parameters (for fits)."""
+
+    def __init__(self, program: Program, ramps: list[int], T_C: np.ndarray, step_K: float):
+        self.program, self.ramps, self.T_C, self.step_K = program, ramps, T_C, step_K
+        self.lattice: np.ndarray | None = None
+
+    def freeze(self, params, final: bool = True) -> None:
+        """Record the internal steps the adaptive march takes at ``params`` (dh J/mol, ln A, x, β);
+        ``final`` is for the fit's protocol (the march has no coarser early steps)."""
+        self.lattice = program_lattice(self.program, params, self.ramps, self.T_C, self.step_K)
+
+    def __call__(self, params) -> np.ndarray:
+        if self.lattice is None:
+            self.freeze(params)
+        return program_scans(self.program, params, self.ramps, self.T_C, self.step_K, lattice=self.lattice)
 
 
 def _rate_through(segment, lo_C: float, hi_C: float) -> tuple[float, str]:

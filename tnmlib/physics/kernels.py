@@ -242,14 +242,21 @@ def ln_reduced_time(dt, L, dL):
 
 
 #: state vector of a march: T (K), Tf (K), ln tau, S = sum w M tau_max/tau_i, dTf/dt of the last
-#: step (K/s), its duration (s), the last step (K)
-ST_T, ST_TF, ST_L, ST_S, ST_RATE, ST_DT, ST_H = range(7)
+#: step (K/s), its duration (s), the last step (K), the position in the lattice of internal steps,
+#: what the march does with it (LATTICE_*) and the most steps a ramp may take (0: no limit)
+ST_T, ST_TF, ST_L, ST_S, ST_RATE, ST_DT, ST_H, ST_CURSOR, ST_LATTICE, ST_BUDGET = range(10)
+STATE_SIZE = 10
 ETA_CAP = 1.0
+#: What a march does with its ``lattice`` of internal steps (K along a ramp, s within a hold, in
+#: the order taken): choose its steps (ADAPT), choose them and write them down (RECORD), or take
+#: the steps written down (REPLAY: no choice, no retaken step, so Tf is a smooth function of the
+#: parameters).  RECORD becomes OVERFLOW when the lattice array is full (the march goes on adapting).
+LATTICE_ADAPT, LATTICE_RECORD, LATTICE_REPLAY, LATTICE_OVERFLOW = 0, 1, 2, 3
 
 
 @numba.njit(cache=True)
 def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, T_end_K, q_K_per_s,
-               eta, out_T_K, out_tf_K):
+               eta, out_T_K, out_tf_K, lattice):
     """Follow a linear ramp at rate q (K/s, > 0) from state[ST_T] to T_end_K, the continuous ramp.
 
     Steps are chosen so that ln tau changes by about eta per step (up to ETA_CAP*eta where
@@ -258,8 +265,12 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
     is exact for ln tau linear in time; a step whose prediction of ln tau misses by more than
     eta**2/10 is taken again at half its size.  Tf at the temperatures ``out_T_K``
     (sorted along the ramp) is interpolated between steps by cubic Hermite polynomials in T with
-    the slopes dTf/dT = Cp^N of the modes.  Updates ``state`` and ``modes``; returns the number of
-    steps.
+    the slopes dTf/dT = Cp^N of the modes.  state[ST_LATTICE] says whether the steps are chosen,
+    recorded into or replayed from ``lattice`` (LATTICE_*).  With a budget state[ST_BUDGET] > 0,
+    once half of it is spent the steps grow so that the ramp ends within it: parameters whose
+    cycles do not bracket their transition (a fit's wild start, x near 0) can otherwise need
+    steps of 1e-19 K and tens of millions of them.  Updates ``state`` and ``modes``; returns the
+    number of steps.
     """
     T, Tf, L, S = state[ST_T], state[ST_TF], state[ST_L], state[ST_S]
     r_prev, dt_prev, h = state[ST_RATE], state[ST_DT], state[ST_H]
@@ -273,12 +284,24 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
     cp0 = r0 / (sgn * q_K_per_s)
     steps = 0
     saved = np.empty(modes.size)
+    use = int(state[ST_LATTICE])
+    cursor = int(state[ST_CURSOR])
+    budget = state[ST_BUDGET]
+    forced = False
     while (T_end_K - T) * sgn > 0.0:
         remaining = (T_end_K - T) * sgn
         dlndT = dh_R_K * (x / (T * T) + (1.0 - x) * abs(cp0) / (Tf * Tf))
         cp_abs = abs(cp0)
         eta_here = min(ETA_CAP * eta, eta / math.sqrt(max(cp_abs, 0.01)))
-        h = min(eta_here / max(dlndT, 1e-300), 2.0 * h)
+        if use == LATTICE_REPLAY:
+            h = lattice[cursor] if cursor < lattice.size else remaining
+            cursor += 1
+        else:
+            h = min(eta_here / max(dlndT, 1e-300), 2.0 * h)
+            if budget > 0.0 and steps > 0.5 * budget:
+                least = remaining / max(budget - steps, 1.0)
+                forced = h < least  # such a step is taken as it comes, never retaken
+                h = max(h, least)
         if h >= remaining * (1.0 - 1e-9):
             h = remaining
             T1 = T_end_K
@@ -290,14 +313,22 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         L1_pred = ln_tau(T1, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
         ln_delta = ln_reduced_time(dt, L, dL)
-        saved[:] = modes
+        if use != LATTICE_REPLAY:
+            saved[:] = modes
         acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL)
         Tf1 = T1 - acc
         L1 = ln_tau(T1, Tf1, ln_A, dh_R_K, x)
-        if abs(L1 - L1_pred) > 0.1 * eta_here * eta_here and h > 1e-9 * T:
+        if (use != LATTICE_REPLAY and not forced and abs(L1 - L1_pred) > 0.1 * eta_here * eta_here
+                and h > 1e-9 * T):
             modes[:] = saved  # the step outran its prediction of ln tau: take it again, shorter
             h *= 0.25
             continue
+        if use == LATTICE_RECORD:
+            if cursor < lattice.size:
+                lattice[cursor] = h
+                cursor += 1
+            else:
+                use = LATTICE_OVERFLOW
         r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
         cp1 = r1 / (sgn * q_K_per_s)
         while k < n_out and (out_T_K[k] - T1) * sgn <= 0.0:
@@ -314,20 +345,21 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         k += 1
     state[ST_T], state[ST_TF], state[ST_L], state[ST_S] = T, Tf, L, S
     state[ST_RATE], state[ST_DT], state[ST_H] = r_prev, dt_prev, h
+    state[ST_CURSOR], state[ST_LATTICE] = cursor, use
     return steps
 
 
 
 @numba.njit(cache=True)
-def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, duration_s, eta):
+def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, duration_s, eta, lattice):
     """Follow an isothermal hold of ``duration_s`` (s) at state[ST_T], the continuous limit.
 
     Only Tf moves, so ln tau changes through (1 - x) dh/R (1/Tf); steps are sized so that ln tau
     changes by about eta per step, growing at most twofold, with the reduced time of a step exact
     for ln tau linear in time and ln tau at the end predicted from dTf/dt of this and the
     previous step (the ramp's scheme with dT = 0); a step whose prediction misses by more than
-    eta**2/10 is taken again at a quarter of its size.  Updates ``state`` and ``modes``; returns
-    the number of steps."""
+    eta**2/10 is taken again at a quarter of its size.  The ``lattice`` of steps as in
+    :func:`march_ramp`.  Updates ``state`` and ``modes``; returns the number of steps."""
     T, Tf, L, S = state[ST_T], state[ST_TF], state[ST_L], state[ST_S]
     r_prev, dt_prev = state[ST_RATE], state[ST_DT]
     r0 = S * math.exp(min(-ln_tau_max - L, 700.0))
@@ -335,25 +367,38 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
     dt_last = 0.0
     steps = 0
     saved = np.empty(modes.size)
+    use = int(state[ST_LATTICE])
+    cursor = int(state[ST_CURSOR])
     while left > 0.0:
-        dLdt = abs(dh_R_K * (1.0 - x) * r0 / (Tf * Tf))
-        dt = left if dLdt <= 0.0 else min(left, eta / dLdt)
-        if dt_last > 0.0:
-            dt = min(dt, 2.0 * dt_last)
+        if use == LATTICE_REPLAY:
+            dt = lattice[cursor] if cursor < lattice.size else left
+            cursor += 1
+        else:
+            dLdt = abs(dh_R_K * (1.0 - x) * r0 / (Tf * Tf))
+            dt = left if dLdt <= 0.0 else min(left, eta / dLdt)
+            if dt_last > 0.0:
+                dt = min(dt, 2.0 * dt_last)
         if dt >= left * (1.0 - 1e-12):
             dt = left
         tf_pred = predicted_tf(Tf, r0, r_prev, dt, dt_prev)
         L1_pred = ln_tau(T, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
         ln_delta = ln_reduced_time(dt, L, dL)
-        saved[:] = modes
+        if use != LATTICE_REPLAY:
+            saved[:] = modes
         acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, 0.0, ln_delta, 0.0)
         Tf1 = T - acc
         L1 = ln_tau(T, Tf1, ln_A, dh_R_K, x)
-        if abs(L1 - L1_pred) > 0.1 * eta * eta and dt > 1e-12 * duration_s:
+        if use != LATTICE_REPLAY and abs(L1 - L1_pred) > 0.1 * eta * eta and dt > 1e-12 * duration_s:
             modes[:] = saved
             dt_last = 0.25 * dt
             continue
+        if use == LATTICE_RECORD:
+            if cursor < lattice.size:
+                lattice[cursor] = dt
+                cursor += 1
+            else:
+                use = LATTICE_OVERFLOW
         r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
         r_prev, dt_prev = r0, dt
         Tf, L, S, r0 = Tf1, L1, S1, r1
@@ -362,21 +407,25 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         steps += 1
     state[ST_TF], state[ST_L], state[ST_S] = Tf, L, S
     state[ST_RATE], state[ST_DT] = r_prev, dt_prev
+    state[ST_CURSOR], state[ST_LATTICE] = cursor, use
     return steps
 
 
 @numba.njit(cache=True)
 def program_tf(ln_A, dh_R_K, x, weights, chains, ln_tau_max, start_K, kinds, targets, rates_K_per_s, offsets,
-               out_points, eta):
+               out_points, eta, lattice, lattice_use):
     """Tf (K) along a program in the continuous limit, from equilibrium at ``start_K``.
 
     Segment k is a ramp (kinds[k] = 0) to targets[k] K at rates_K_per_s[k], or a hold
     (kinds[k] = 1) of targets[k] s.  Its output points, out_points[offsets[k]:offsets[k + 1]],
     are temperatures along a ramp (in the ramp's direction) or elapsed times within a hold
-    (increasing).  Returns (Tf at every output point, steps taken)."""
+    (increasing).  ``lattice``/``lattice_use``: the internal steps and what to do with them
+    (LATTICE_*; see :func:`march_ramp`).  Returns (Tf at every output point, steps taken: with
+    LATTICE_RECORD, the entries of ``lattice`` written, or more than its size if it overflowed)."""
     pow2_up = pow2_table(weights.size, chains)
     modes = np.zeros(weights.size)
-    state = np.zeros(7)
+    state = np.zeros(STATE_SIZE)
+    state[ST_LATTICE] = lattice_use
     state[ST_T] = start_K
     state[ST_TF] = start_K
     state[ST_L] = ln_tau(start_K, start_K, ln_A, dh_R_K, x)
@@ -387,18 +436,18 @@ def program_tf(ln_A, dh_R_K, x, weights, chains, ln_tau_max, start_K, kinds, tar
         a, b = offsets[k], offsets[k + 1]
         if kinds[k] == 0:
             steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, targets[k],
-                                rates_K_per_s[k], eta, out_points[a:b], tf_out[a:b])
+                                rates_K_per_s[k], eta, out_points[a:b], tf_out[a:b], lattice)
         else:
             elapsed = 0.0
             for j in range(a, b):
                 if out_points[j] > elapsed:
                     steps += march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state,
-                                        out_points[j] - elapsed, eta)
+                                        out_points[j] - elapsed, eta, lattice)
                     elapsed = out_points[j]
                 tf_out[j] = state[ST_TF]
             if targets[k] > elapsed:
                 steps += march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state,
-                                    targets[k] - elapsed, eta)
+                                    targets[k] - elapsed, eta, lattice)
     return tf_out, steps
 
 
@@ -555,11 +604,13 @@ METHOD_PRONY_STAIRCASE = 2
 
 @numba.njit(cache=True)
 def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, cooling_K_per_s, heating_K_per_s,
-                      t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps):
+                      t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps, lattice, lattice_use, ramp_budget):
     """Tf (K) on each heating scan at the lattice temperatures t_min_C + idx*step_K, idx_lo..idx_hi.
 
     Returns (tf (n_rates, idx_hi - idx_lo + 1), steps).  The staircase methods jump by
-    step_K/substeps, each jump followed by its hold; the continuous method ignores substeps.
+    step_K/substeps, each jump followed by its hold; the continuous method ignores substeps and
+    chooses, records or replays its internal steps in ``lattice`` (``lattice_use``: LATTICE_*),
+    at most about ``ramp_budget`` of them per ramp (0: no limit; see :func:`march_ramp`).
     """
     span = idx_hi - idx_lo
     n_rates = cooling_K_per_s.size
@@ -570,7 +621,9 @@ def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, coolin
         grid = np.empty(span + 1)
         for j in range(span + 1):
             grid[j] = ZERO_CELSIUS_K + t_min_C + (idx_lo + j) * step_K
-        state = np.zeros(7)
+        state = np.zeros(STATE_SIZE)
+        state[ST_LATTICE] = lattice_use
+        state[ST_BUDGET] = ramp_budget
         state[ST_T] = grid[span]
         state[ST_TF] = grid[span]
         state[ST_L] = ln_tau(grid[span], grid[span], ln_A, dh_R_K, x)
@@ -579,9 +632,9 @@ def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, coolin
         steps = 0
         for r in range(n_rates):
             steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[0],
-                                cooling_K_per_s[r], eta, none, none)
+                                cooling_K_per_s[r], eta, none, none, lattice)
             steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[span],
-                                heating_K_per_s, eta, grid, tf_out[r])
+                                heating_K_per_s, eta, grid, tf_out[r], lattice)
         return tf_out, steps
     n = substeps
     T_K, dT_K, dt_s, heat_start = chr_history(t_min_C, step_K / n, idx_lo * n, idx_hi * n,
@@ -609,11 +662,34 @@ def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
     |Cp^N| of the first and |Cp^N - 1| of the last bin of any scan.
     """
     tf, _ = chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, cooling_K_per_s,
-                              heating_K_per_s, t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps)
+                              heating_K_per_s, t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps,
+                              np.empty(0), LATTICE_ADAPT, 0.0)
+    return _cp_from_tf(tf, step_K, n_T, idx_lo, idx_hi, cp_out, tf_prime_K_out)
+
+
+@numba.njit(cache=True)
+def chr_cp_frozen(ln_A, dh_R_K, x, weights, chains, ln_tau_max, cooling_K_per_s, heating_K_per_s,
+                  t_min_C, step_K, n_T, idx_lo, idx_hi, eta, lattice, lattice_use, ramp_budget, cp_out, tf_prime_K_out):
+    """The continuous CHR cycles between lattice indices idx_lo < idx_hi with the internal steps
+    recorded into (LATTICE_RECORD) or replayed from (LATTICE_REPLAY) ``lattice``; Cp^N into
+    cp_out as :func:`chr_cp_on_grid`, at most about ``ramp_budget`` steps per ramp (0: no limit).
+    Returns the number of internal steps (with RECORD: the entries written, or more than the
+    lattice's size if it overflowed)."""
+    tf, steps = chr_tf_on_lattice(ln_A, dh_R_K, x, 1.0, weights, chains, ln_tau_max, cooling_K_per_s,
+                                  heating_K_per_s, t_min_C, step_K, idx_lo, idx_hi, METHOD_CONTINUOUS, eta, 1,
+                                  lattice, lattice_use, ramp_budget)
+    _cp_from_tf(tf, step_K, n_T, idx_lo, idx_hi, cp_out, tf_prime_K_out)
+    return steps
+
+
+@numba.njit(cache=True)
+def _cp_from_tf(tf, step_K, n_T, idx_lo, idx_hi, cp_out, tf_prime_K_out):
+    """Bin averages of the heating scans' Tf (n_rates, idx_hi - idx_lo + 1) on the grid of n_T
+    points (0 below the window, 1 above); returns (max |Cp^N| of the first bin, max |Cp^N - 1| of the last)."""
     span = idx_hi - idx_lo
     first_cp = 0.0
     last_cp = 0.0
-    for r in range(cooling_K_per_s.size):
+    for r in range(tf.shape[0]):
         tf_prime_K_out[r] = tf[r, 0]
         for i in range(n_T):
             s = i - idx_lo

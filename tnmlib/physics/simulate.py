@@ -103,16 +103,32 @@ def _continuous_program_tf(program: Program, history, dh_R: float, ln_a: float, 
     start = program.start_C + ZERO_CELSIUS_K
     tf, _ = kernels.program_tf(ln_a, dh_R, x, s.weights, s.chains, s.ln_tau_max, start,
                                np.array(kinds, dtype=np.int64), np.array(targets, dtype=float),
-                               np.array(rates, dtype=float), np.array(offsets, dtype=np.int64), points, ln_tau_step)
+                               np.array(rates, dtype=float), np.array(offsets, dtype=np.int64), points, ln_tau_step,
+                               np.empty(0), kernels.LATTICE_ADAPT)
     return tf
 
 
 def program_scans(program: Program, params, ramps: Sequence[int], T_C: np.ndarray, step_K: float,
-                  ln_tau_step: float = PROGRAM_LN_TAU_STEP) -> np.ndarray:
+                  ln_tau_step: float = PROGRAM_LN_TAU_STEP, lattice: np.ndarray | None = None) -> np.ndarray:
     """Cp^N (n_scans, n_T) of one parameter set on the heating ramps ``ramps`` (indices into
     ``program.segments``) of a program followed in the continuous limit, as bin averages
     (Tf(T) − Tf(T − step))/step on the increasing grid ``T_C`` (°C), which must lie within each
-    ramp.  The whole program is one history: each scan remembers everything before it."""
+    ramp.  The whole program is one history: each scan remembers everything before it.
+    ``lattice``: internal steps recorded by :func:`program_lattice` to take instead of choosing
+    them (a smooth function of the parameters, for fits)."""
+    return _program_scans(program, params, ramps, T_C, step_K, ln_tau_step, lattice)[0]
+
+
+def program_lattice(program: Program, params, ramps: Sequence[int], T_C: np.ndarray, step_K: float,
+                    ln_tau_step: float = PROGRAM_LN_TAU_STEP) -> np.ndarray:
+    """The internal steps (K along ramps, s within holds, in the order taken) that
+    :func:`program_scans` chooses for ``params``: replayed at other parameters, they make the
+    scans a smooth function of the parameters (no step is chosen or retaken)."""
+    return _program_scans(program, params, ramps, T_C, step_K, ln_tau_step, None, record=True)[1]
+
+
+def _program_scans(program, params, ramps, T_C, step_K, ln_tau_step, lattice, record=False):
+    """(scans, recorded lattice or None) of :func:`program_scans`."""
     from .program import Ramp
 
     (dh, ln_a, x, beta), = check_parameters(np.asarray(params, dtype=float)[None, :4])
@@ -143,16 +159,25 @@ def program_scans(program: Program, params, ramps: Sequence[int], T_C: np.ndarra
         raise TNMInputError(f"segments {missing} of the program are not ramps")
     s = prony_series(beta)
     all_points = np.concatenate(points) if points else np.empty(0)
-    tf, _ = kernels.program_tf(ln_a, dh / R_J_PER_MOL_K, x, s.weights, s.chains, s.ln_tau_max,
-                               program.start_C + ZERO_CELSIUS_K, np.array(kinds, dtype=np.int64),
-                               np.array(targets, dtype=float), np.array(rates, dtype=float),
-                               np.array(offsets, dtype=np.int64), all_points, ln_tau_step)
+    args = (ln_a, dh / R_J_PER_MOL_K, x, s.weights, s.chains, s.ln_tau_max, program.start_C + ZERO_CELSIUS_K,
+            np.array(kinds, dtype=np.int64), np.array(targets, dtype=float), np.array(rates, dtype=float),
+            np.array(offsets, dtype=np.int64), all_points, ln_tau_step)
+    if record:
+        lattice, steps = np.empty(4096), 4097
+        while steps > lattice.size:
+            lattice = np.empty(2 * max(lattice.size, steps))
+            tf, steps = kernels.program_tf(*args, lattice, kernels.LATTICE_RECORD)
+        lattice = lattice[:steps].copy()
+    elif lattice is not None:
+        tf, _ = kernels.program_tf(*args, np.asarray(lattice, dtype=float), kernels.LATTICE_REPLAY)
+    else:
+        tf, _ = kernels.program_tf(*args, np.empty(0), kernels.LATTICE_ADAPT)
     out = np.empty((len(ramps), T_C.size))
     for j, k in enumerate(ramps):
         start, mine = where[k]
         tf_k = tf[start:start + mine.size]
         out[j] = (np.interp(T_C + ZERO_CELSIUS_K, mine, tf_k) - np.interp(below + ZERO_CELSIUS_K, mine, tf_k)) / step_K
-    return out
+    return out, (lattice if record else None)
 
 
 def simulate_program_reference(program: Program, dh: float, ln_a: float, x: float, beta: float, *,
@@ -396,6 +421,93 @@ def simulate_chr_batch(params, *, cooling_rates: Sequence[float] = PAPER_COOLING
     return simulate_chr_details(params, cooling_rates=cooling_rates, heating_rate=heating_rate,
                                 t_min=t_min, t_max=t_max, step=step, cycle_min=cycle_min,
                                 cycle_max=cycle_max, method=method, ln_tau_step=ln_tau_step).cp
+
+
+#: Most internal steps a ramp of FrozenChr may take (the tallest peaks of the state space need
+#: about a tenth of it; see kernels.march_ramp for what it stops).
+FROZEN_RAMP_BUDGET = 200_000
+
+
+class FrozenChr:
+    """CHR heating scans of one parameter set at a time on the uniform grid t_min_C + i·step_K
+    (i < n_T), with the continuous march's internal steps and cycle bounds frozen: recorded where
+    :meth:`freeze` is called (the adaptive simulator's own choice there, its cycle window widened
+    threefold) and replayed at every other parameter set.  Nothing is chosen or retaken
+    per call, so the scans are a smooth function of the parameters — what finite-difference
+    Jacobians and a least-squares fit need (the adaptive simulator's output jumps by ~1e-4 in
+    Cp^N when a parameter moves at all) — and as accurate as the adaptive simulator near the
+    parameters it was frozen at.  Before the first :meth:`freeze`, a call freezes at its own
+    parameters."""
+
+    def __init__(self, t_min_C: float, step_K: float, n_T: int,
+                 cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
+                 heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN, ln_tau_step: float = LN_TAU_STEP):
+        self.cooling, self.heating = _check_rates(cooling_rates, heating_rate)
+        self.t_min_C, self.step_K, self.n_T = float(t_min_C), float(step_K), int(n_T)
+        self.ln_tau_step = float(ln_tau_step)
+        self.lattice: np.ndarray | None = None
+        self.frozen_at: np.ndarray | None = None
+        self._window = (0, self.n_T - 1)
+        self._eta = self.ln_tau_step
+        self._budget = float(FROZEN_RAMP_BUDGET)
+
+    def freeze(self, params, peak_ceiling: float = kernels.CP_MAX_REFINE_CEILING,
+               ramp_budget: int = FROZEN_RAMP_BUDGET) -> None:
+        """Record the internal steps the adaptive simulator takes at ``params`` (dh J/mol, ln A, x, β),
+        its steps for a peak of Cp^N at most ``peak_ceiling`` tall (a lower ceiling: fewer steps,
+        less accurate beyond it; the adaptive simulator's own is kernels.CP_MAX_REFINE_CEILING),
+        at most about ``ramp_budget`` per ramp (kernels.march_ramp)."""
+        p = check_parameters(np.asarray(params, dtype=float)[None, :4])[0]
+        s = prony_series(float(p[3]))
+        # the adaptive simulator's window (kernels.chr_sample: within a quarter of the grid beyond
+        # it), widened by its own span on either side, so that the cycles still bracket the
+        # transition when the parameters move it by a few widths (not to the whole grid: on the
+        # paper's grid, -250 to 1600 °C, cycles down to 23 K cost 1e5 steps a ramp)
+        lo_K, hi_K, _ = kernels.chr_window_K(float(p[1]), float(p[0]) / R_J_PER_MOL_K, float(p[2]), float(p[3]),
+                                            s.weights, s.chains, s.ln_tau_max, self.cooling / 60.0,
+                                            self.heating / 60.0, WINDOW_TOLERANCE)
+        reach = (self.n_T - 1) // 4
+        lo = (lo_K - ZERO_CELSIUS_K - self.t_min_C) / self.step_K if math.isfinite(lo_K) else -reach
+        hi = (hi_K - ZERO_CELSIUS_K - self.t_min_C) / self.step_K if math.isfinite(hi_K) else self.n_T - 1 + reach
+        floor_idx = int(math.ceil((1.0 - ZERO_CELSIUS_K - self.t_min_C) / self.step_K))
+        lo, hi = int(math.floor(lo)), int(math.ceil(hi))
+        span = max(hi - lo, 2)
+        self._window = (max(lo - span, -reach, floor_idx), min(hi + span, self.n_T - 1 + reach))
+        # the adaptive simulator's second pass for tall peaks (kernels.CP_MAX_REFINE)
+        self._eta = self.ln_tau_step
+        self._budget = float(ramp_budget)
+        lattice, cp = self._record(p)
+        cp_max = float(np.max(cp))
+        if cp_max > kernels.CP_MAX_REFINE:
+            self._eta = self.ln_tau_step * kernels.CP_MAX_REFINE_SCALE / min(cp_max, peak_ceiling,
+                                                                             kernels.CP_MAX_REFINE_CEILING)
+            lattice, cp = self._record(p)
+        self.lattice, self.frozen_at = lattice, p.copy()
+
+    def _record(self, p):
+        """(the internal steps the adaptive march takes at p, its scans)"""
+        lattice, steps = np.empty(4096), 4097
+        while steps > lattice.size:
+            lattice = np.empty(2 * max(lattice.size, steps))
+            cp, steps = self._run(p, lattice, kernels.LATTICE_RECORD)
+        return lattice[:steps].copy(), cp
+
+    def __call__(self, params) -> np.ndarray:
+        """Cp^N (n_rates, n_T) at ``params`` (dh J/mol, ln A, x, β) on the frozen internal steps."""
+        p = check_parameters(np.asarray(params, dtype=float)[None, :4])[0]
+        if self.lattice is None:
+            self.freeze(p)
+        return self._run(p, self.lattice, kernels.LATTICE_REPLAY)[0]
+
+    def _run(self, p, lattice, use):
+        s = prony_series(float(p[3]))
+        cp = np.empty((self.cooling.size, self.n_T))
+        tf_prime = np.empty(self.cooling.size)
+        steps = kernels.chr_cp_frozen(float(p[1]), float(p[0]) / R_J_PER_MOL_K, float(p[2]), s.weights, s.chains,
+                                      s.ln_tau_max, self.cooling / 60.0, self.heating / 60.0, self.t_min_C,
+                                      self.step_K, self.n_T, self._window[0], self._window[1], self._eta,
+                                      lattice, use, self._budget, cp, tf_prime)
+        return cp, steps
 
 
 def simulate_chr(dh: float, ln_a: float, x: float, beta: float, *,
