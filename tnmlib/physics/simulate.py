@@ -472,7 +472,9 @@ class FrozenChr:
         floor_idx = int(math.ceil((1.0 - ZERO_CELSIUS_K - self.t_min_C) / self.step_K))
         lo, hi = int(math.floor(lo)), int(math.ceil(hi))
         span = max(hi - lo, 2)
-        self._window = (max(lo - span, -reach, floor_idx), min(hi + span, self.n_T - 1 + reach))
+        lo = min(max(lo - span, -reach, floor_idx), self.n_T - 3 + reach)
+        # a transition beyond the grid's reach (a wild step of a fit) still gets cycles
+        self._window = (lo, max(min(hi + span, self.n_T - 1 + reach), lo + 2))
         # the adaptive simulator's second pass for tall peaks (kernels.CP_MAX_REFINE)
         self._eta = self.ln_tau_step
         self._budget = float(ramp_budget)
