@@ -181,3 +181,20 @@ def test_a_fit_ends_where_a_fit_started_at_the_truth_ends():
     assert far.status == OK and near.status == OK
     assert abs(far.extra["cost"] - near.extra["cost"]) <= 1e-4 * near.extra["cost"]
     np.testing.assert_allclose(far.params, near.params, rtol=3e-5)
+
+
+def test_profile_intervals_on_the_ridge_bracket_the_fit_like_two_standard_errors():
+    truth = TRUTHS[0]
+    cp, _ = _scans(truth)
+    noisy = cp + np.random.default_rng(5).normal(0.0, 0.01, cp.shape)
+    fit = least_squares_fit(noisy, T_C, truth, profile=True)
+    stderr = np.array(fit.extra["stderr"])
+    assert abs(fit.extra["correlation"][0][1]) >= 0.99
+    profile = fit.extra["profile"]
+    assert "profile likelihood" in profile["method"]
+    for k, name in enumerate(("dh", "ln_A")):
+        low, high = profile[name]
+        assert low < fit.params[k] < high
+        # nearly quadratic here: each side within 20 % of two standard errors
+        np.testing.assert_allclose([fit.params[k] - low, high - fit.params[k]], 2 * stderr[k], rtol=0.2)
+    assert "profile" not in least_squares_fit(noisy, T_C, truth).extra

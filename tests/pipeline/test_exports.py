@@ -107,6 +107,11 @@ def test_tnm_fit_takes_an_export_and_reports_the_run(tmp_path, capsys):
     result = json.loads(out.read_text())
     assert all("glass_line" in b for b in result["run"]["baselines"].values())
     assert result["run"]["format"] == "NETZSCH Proteus ASCII export"
+    # every parameter fixed by the data; on the Δh*–ln A ridge, profile-likelihood intervals too
+    assert result["not_determined"] == [] and all(result[f"{k}_stderr"] > 0 for k in ("dh_kJ_per_mol", "ln_A"))
+    interval = result["profile_interval"]
+    assert interval["dh_kJ_per_mol"][0] < result["dh_kJ_per_mol"] < interval["dh_kJ_per_mol"][1]
+    assert interval["ln_A"][0] < result["ln_A"] < interval["ln_A"][1] and "profile likelihood" in interval["method"]
     assert result["run"]["scans_fitted"] == [3, 5, 7, 9]
     assert result["cooling_rates_K_per_min"] == pytest.approx([10, 22, 5, 1], abs=0.05)
     assert set(result["run"]["normalised_alone"]) == {"1", "3", "5", "7", "9"}

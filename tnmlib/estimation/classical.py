@@ -185,6 +185,14 @@ MIN_ROUND_EVALUATIONS = 20
 SINGULAR_RCOND = 1e-9
 #: A parameter whose standard error exceeds this fraction of its fit range is not determined.
 UNDETERMINED_SPAN_FRACTION = 0.25
+#: Beyond this |correlation| of Δh* and ln A a fit asked for profiles computes them; secant steps
+#: per side and evaluations per constrained refit.
+PROFILE_CORRELATION = 0.99
+PROFILE_STEPS = 2
+PROFILE_EVALUATIONS = 15
+#: scipy's tolerances of a constrained refit: Δχ² to ~0.01 where the cost is ~1000 s² (a few
+#: thousand data points)
+PROFILE_TOLERANCE = 1e-7
 #: Most points of the fine uniform grid the model is simulated on when the data's grid is uneven.
 MAX_FINE_POINTS = 20_000
 
@@ -193,7 +201,7 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
                       heating_rate_K_per_min: float = PAPER_HEATING_RATE_K_PER_MIN,
                       max_evaluations: int = 200, *, lag_s: float = 0.0, fit_lag: bool = False,
                       tolerance: float = 1e-8, free_lines: bool = False, model=None,
-                      line_gap: np.ndarray | None = None) -> Estimate:
+                      line_gap: np.ndarray | None = None, profile: bool = False) -> Estimate:
     """Bounded least squares of the scans (n_rates, n_T) on the increasing grid ``T_C`` (°C), from
     ``start`` (dh J/mol, ln A, x, β), on the fast simulator.  On a uniform grid the model is
     simulated on the data's own grid (a value is the bin average over the step below it); on an
@@ -226,6 +234,12 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     without it the relation is exact only where their gap is constant.  ``extra["lines"]`` holds (a₀, a₁, b₀, b₁) per scan (0, 0,
     1, 0 when the provisional lines were right) and ``extra["line_t"]`` (T_mid, half span, °C);
     the standard errors are those of the projected problem (m − n − 4·n_scans degrees of freedom).
+
+    With ``profile``, where Δh* and ln A are correlated beyond PROFILE_CORRELATION (the ridge,
+    where the Jacobian's linear picture is least trustworthy), ``extra["profile"]`` holds their
+    profile-likelihood intervals: the values at which the cost, every other parameter refitted,
+    has risen by Δχ² = 4 (two standard errors for one parameter), found by secant steps
+    (:func:`_profile_bounds`).
     """
     t0 = time.perf_counter()
     rates = np.asarray(cooling_rates_K_per_min, dtype=float)
@@ -327,10 +341,70 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
              "lag_s": float(fitted[4]) if fit_lag else float(lag_s), "t_ref_C": t_ref_K - ZERO_CELSIUS_K,
              "stderr": stderr.tolist(), "correlation": correlation.tolist(),
              "not_determined": [int(k) for k in np.nonzero(undetermined)[0]]}
+    if profile and abs(correlation[0, 1]) >= PROFILE_CORRELATION and status == OK:
+        dof = max(result.fun.size - n_fit - (4 * cp.shape[0] if free_lines else 0), 1)
+        s2 = 2.0 * float(result.cost) / dof
+        directions = {"dh": np.eye(n_fit)[0], "ln_A": np.append([-1.0 / (R_J_PER_MOL_K * t_ref_K), 1.0],
+                                                                 np.zeros(n_fit - 2))}
+        intervals = {}
+        for k, (name, direction) in enumerate(directions.items()):
+            intervals[name] = _profile_bounds(residuals, result.x, direction, float(result.cost), s2, lower, upper,
+                                              2.0 * stderr[k] if np.isfinite(stderr[k]) else 0.1 * physical_span[k],
+                                              result.jac)
+        extra["profile"] = {**intervals, "method": "profile likelihood: where the cost, the other parameters "
+                                                   "refitted, rises by Δχ² = 4 (±2 standard errors for one parameter)"}
     if free_lines:
         model = simulate_on_data(fitted[:4], fitted[4] if fit_lag else lag_s)
         extra.update(lines=lines_of(model)[0].tolist(), line_t=list(line_t))
     return Estimate(fitted[:4], status, time.perf_counter() - t0, evaluations, result.message, extra=extra)
+
+
+def _profile_bounds(residuals, z_hat: np.ndarray, direction: np.ndarray, cost_min: float, s2: float,
+                    lower: np.ndarray, upper: np.ndarray, guess: float, jacobian: np.ndarray,
+                    target: float = 2.0, steps: int = PROFILE_STEPS) -> list[float]:
+    """[low, high] of v = direction·z where the profile statistic t(v) = sqrt(2 (cost(v) −
+    cost_min) / s2) reaches ``target``: at each trial v the other directions (the null space of
+    ``direction``, in coordinates scaled by the bounds) are refitted, starting on the linearised
+    profile path (from the ``jacobian`` at the optimum) or the last solution; v moves by secant
+    steps on t, which is linear in v where the cost is quadratic.  ``guess``: the first offset
+    (e.g. two standard errors).  A side that cannot be found (a bound reached, the cost never
+    rising) is None."""
+    from scipy.linalg import null_space
+    from scipy.optimize import least_squares
+
+    scale = upper - lower
+    a = direction * scale  # v = a·zs + v_hat, zs = (z − z_hat)/scale
+    scaled = jacobian * scale
+    covariance = np.linalg.pinv(scaled.T @ scaled)
+    along = covariance @ a / float(a @ covariance @ a)  # the linearised path: a·along = 1
+    others = null_space(a[None, :])
+    v_hat = float(direction @ z_hat)
+    bounds = []
+    for sign in (-1.0, 1.0):
+        offset, y, found = sign * abs(guess), np.zeros(others.shape[1]), None
+        for _ in range(steps):
+            base = offset * along
+
+            def constrained(y, base=base):
+                return residuals(np.clip(z_hat + scale * (base + others @ y), lower, upper))
+
+            try:
+                fit = least_squares(constrained, y, method="trf", max_nfev=PROFILE_EVALUATIONS,
+                                    diff_step=FD_STEP, ftol=PROFILE_TOLERANCE, xtol=PROFILE_TOLERANCE,
+                                    gtol=PROFILE_TOLERANCE)
+            except Exception:  # noqa: BLE001 - a side that cannot be found is reported as such
+                break
+            y = fit.x
+            t = math.sqrt(max(2.0 * (float(fit.cost) - cost_min), 0.0) / s2)
+            z = z_hat + scale * (base + others @ y)
+            if np.any((z <= lower) | (z >= upper)) or t <= 1e-3:
+                break
+            found = v_hat + offset * target / t
+            if abs(target / t - 1.0) < 0.05:  # the secant's own error is second order in this
+                break
+            offset *= target / t
+        bounds.append(found)
+    return bounds
 
 
 def project_lines(y: np.ndarray, n: np.ndarray, t: np.ndarray, gap: np.ndarray | None = None):

@@ -97,19 +97,22 @@ def check_curves(curves: Curves) -> None:
 
 def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEstimator | None, *,
                refine: bool = True, lag_s: float = 0.0, fit_lag: bool = False,
-               free_lines: bool = False, start_params: np.ndarray | None = None) -> tuple[dict, np.ndarray, Curves]:
+               free_lines: bool = False, start_params: np.ndarray | None = None,
+               profile: bool = False) -> tuple[dict, np.ndarray, Curves]:
     """Fit the curves; returns the JSON-ready result, the model's scans on the data's grid and the
     curves as the fit saw them (with ``free_lines``, the data normalised by the refined lines).
     Keys: the parameters under their display keys (dh_kJ_per_mol, ln_A, x, beta), each with
     ``<key>_stderr`` (null for a parameter in ``not_determined``: one the data do not fix); T_ref_C; residual_rms; correlation; lag_s; status; method; start; seconds;
     the program; version; with ``free_lines`` also ``refined_lines``.  ``start_params`` (dh J/mol,
-    ln A, x, β): start there instead of the network's or the practitioner's start."""
+    ln A, x, β): start there instead of the network's or the practitioner's start.  ``profile``:
+    ``profile_interval`` holds Δh*'s and ln A's profile-likelihood intervals (±2σ) where the two
+    are correlated beyond classical.PROFILE_CORRELATION (else null)."""
     check_curves(curves)
     gap = line_gaps(curves) if free_lines else None
     estimate = fit_scans(curves.T_C, curves.values, curves.cooling_rates_K_per_min, heating_rate_K_per_min,
                          network=network, refine=refine, lag_s=lag_s, fit_lag=fit_lag,
                          free_lines=free_lines and refine, model=curves.history_model, line_gap=gap,
-                         start_params=start_params)
+                         start_params=start_params, profile=profile)
     if not np.all(np.isfinite(estimate.params)):
         raise TNMInputError(f"the fit failed ({estimate.status}): {estimate.message}")
     result: dict = {}
@@ -121,6 +124,11 @@ def fit_result(curves: Curves, heating_rate_K_per_min: float, network: NetworkEs
     names = [p.display_key for p in PARAMETERS] + (["lag_s"] if fit_lag else [])
     # a parameter the data do not fix has no standard error (null), never a small one
     result["not_determined"] = [names[k] for k in estimate.extra.get("not_determined", []) if k < len(names)]
+    profiled = estimate.extra.get("profile")
+    result["profile_interval"] = None if profiled is None else {
+        **{p.display_key: [None if v is None else float(p.to_display(v)) for v in profiled[p.name]]
+           for p in PARAMETERS if p.name in profiled},
+        "method": profiled["method"]}
     model = model_curves(curves, estimate.params, heating_rate_K_per_min, estimate.extra.get("lag_s", lag_s))
     refined = None
     if "lines" in estimate.extra:

@@ -228,7 +228,8 @@ def fit_scans(T_C: np.ndarray, cp: np.ndarray, cooling_rates_K_per_min=PAPER_COO
               network: NetworkEstimator | None = None, refine: bool = True, lag_s: float = 0.0,
               fit_lag: bool = False, max_evaluations: int = 200,
               tolerance: float = 1e-8, free_lines: bool = False, model=None,
-              line_gap: np.ndarray | None = None, start_params: np.ndarray | None = None) -> Estimate:
+              line_gap: np.ndarray | None = None, start_params: np.ndarray | None = None,
+              profile: bool = False) -> Estimate:
     """Parameters (dh J/mol, ln A, x, β) of one sample's scans (n_rates, n_T) on the increasing grid
     ``T_C`` (°C): the network's reading when ``network`` was trained for this program (else the
     practitioner's start: Moynihan's Δh*, the position from Tf', x = β = 0.5), refined by bounded
@@ -236,7 +237,8 @@ def fit_scans(T_C: np.ndarray, cp: np.ndarray, cooling_rates_K_per_min=PAPER_COO
     ``fit_lag`` the start of a fitted one; ``free_lines``: refine each scan's glass and liquid
     lines with the model (:func:`tnmlib.estimation.classical.least_squares_fit`, with the
     provisional lines' relative gap ``line_gap``); ``start_params``: start there instead (e.g. a
-    leave-one-out fit from the all-scan one); ``model``: the
+    leave-one-out fit from the all-scan one); ``profile``: profile-likelihood intervals of Δh*
+    and ln A on the ridge (:func:`tnmlib.estimation.classical.least_squares_fit`); ``model``: the
     scans of another history than the paper's cycles (then the network, trained on those cycles,
     does not give the start).
 
@@ -274,7 +276,7 @@ def fit_scans(T_C: np.ndarray, cp: np.ndarray, cooling_rates_K_per_min=PAPER_COO
                            "residual_rms": staged.extra.get("residual_rms"), "stderr": staged.extra.get("stderr")}
     fit = least_squares_fit(cp, T_C, first, rates, heating_rate_K_per_min, max_evaluations,
                             lag_s=lag_s, fit_lag=fit_lag, tolerance=tolerance, free_lines=free_lines, model=model,
-                            line_gap=line_gap)
+                            line_gap=line_gap, profile=profile)
     fit.extra.update(start=how, start_params=start.params.tolist())
     if provisional is not None:
         fit.extra["provisional_lines_fit"] = provisional

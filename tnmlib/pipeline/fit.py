@@ -90,7 +90,7 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     if refine_lines and not (run is not None or normalize):
         raise TNMInputError("--refine-lines needs lines to refine: an export, or a CSV with --normalize")
     result, model, curves = fit_result(curves, heating_rate_K_per_min, network, refine=refine, lag_s=lag_s,
-                                       fit_lag=fit_lag, free_lines=refine_lines)
+                                       fit_lag=fit_lag, free_lines=refine_lines, profile=refine)
     if run is not None:
         result["run"] = {"format": run.measurement.format, "sample": run.measurement.sample,
                          "sample_mass_mg": run.measurement.sample_mass_mg, "exotherm": run.measurement.exotherm,
