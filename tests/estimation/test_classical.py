@@ -198,3 +198,12 @@ def test_profile_intervals_on_the_ridge_bracket_the_fit_like_two_standard_errors
         # nearly quadratic here: each side within 20 % of two standard errors
         np.testing.assert_allclose([fit.params[k] - low, high - fit.params[k]], 2 * stderr[k], rtol=0.2)
     assert "profile" not in least_squares_fit(noisy, T_C, truth).extra
+
+
+def test_a_jacobian_that_is_not_finite_leaves_every_parameter_undetermined():
+    from tnmlib.estimation.classical import _uncertainty
+
+    jacobian = np.random.default_rng(2).normal(size=(50, 4))
+    jacobian[7, 2] = np.nan
+    stderr, correlation = _uncertainty(jacobian, np.full(50, 0.01), np.eye(4))
+    assert np.all(np.isinf(stderr)) and np.all(np.isnan(correlation))

@@ -332,8 +332,11 @@ def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATE
     status = NOT_CONVERGED if result.status == 0 else (AT_BOUND if on_bound else OK)
     if result.status < 0:
         status = FAILED
-    stderr, correlation = _uncertainty(result.jac, result.fun, to_physical,
-                                       extra_dof=4 * cp.shape[0] if free_lines else 0, scale=upper - lower)
+    try:
+        stderr, correlation = _uncertainty(result.jac, result.fun, to_physical,
+                                           extra_dof=4 * cp.shape[0] if free_lines else 0, scale=upper - lower)
+    except np.linalg.LinAlgError:  # an estimator reports, never raises
+        stderr, correlation = np.full(n_fit, np.inf), np.full((n_fit, n_fit), np.nan)
     physical_span = np.append(FIT_UPPER - FIT_LOWER, LAG_MAX_S)[:n_fit]
     undetermined = ~np.isfinite(stderr) | (stderr > UNDETERMINED_SPAN_FRACTION * physical_span)
     stderr = np.where(undetermined, np.nan, stderr)
@@ -471,6 +474,9 @@ def _uncertainty(jacobian: np.ndarray, residuals: np.ndarray, to_physical: np.nd
     m, n = jacobian.shape
     s2 = float(residuals @ residuals) / max(m - n - extra_dof, 1)
     scale = np.ones(n) if scale is None else np.asarray(scale, dtype=float)
+    if not (np.all(np.isfinite(jacobian)) and math.isfinite(s2)):
+        # a model that broke down next to the optimum (a wild fit's corner): nothing is determined
+        return np.full(n, np.inf), np.full((n, n), np.nan)
     _, sigma, vt = np.linalg.svd(jacobian * scale, full_matrices=False)
     free = sigma <= SINGULAR_RCOND * max(float(sigma[0]), 1e-300)
     kept = vt[~free] / sigma[~free, None]

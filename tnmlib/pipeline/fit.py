@@ -38,7 +38,7 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
              fit_lag: bool | None = False, settings: BaselineSettings = GUARANTEED, scans=None,
              include_flagged: bool = False, settling_s: float | None = None,
              refine_lines: bool | None = None, history: str = "measured",
-             hold_out_scans: bool = False) -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
+             hold_out_scans: bool = False, profile: bool = True) -> tuple[dict, Curves, np.ndarray, "PreparedRun | None"]:
     """Fit the heating scans in ``curves_path`` — a vendor export (:mod:`tnmlib.pipeline.exports`)
     or a curves CSV — and write the result to ``out_path`` (.json); returns the result, the curves
     as fitted (Cp^N), the model's scans on their temperatures (n_scans, n_T) and, for an export,
@@ -57,7 +57,9 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     nine runs of ten, the refined ones recover them), no for a CSV.  ``history`` (exports): "measured"
     simulates the program the sample followed, "nominal" constant-rate cycles.  ``fit_lag``
     None: decide — fitted for an export (unless ``lag_s`` is given or ``refine`` is off), not for
-    a CSV; the JSON's ``lag_decision`` says which and why."""
+    a CSV; the JSON's ``lag_decision`` says which and why.  ``profile``: the ridge's
+    profile-likelihood intervals (``profile_interval``; a few seconds more where Δh* and ln A are
+    correlated beyond 0.99)."""
     run = None
     measurement = read_export(curves_path)
     if measurement is not None:
@@ -90,7 +92,7 @@ def fit_file(curves_path: str | Path, out_path: str | Path, *, cooling_rates_K_p
     if refine_lines and not (run is not None or normalize):
         raise TNMInputError("--refine-lines needs lines to refine: an export, or a CSV with --normalize")
     result, model, curves = fit_result(curves, heating_rate_K_per_min, network, refine=refine, lag_s=lag_s,
-                                       fit_lag=fit_lag, free_lines=refine_lines, profile=refine)
+                                       fit_lag=fit_lag, free_lines=refine_lines, profile=profile and refine)
     if run is not None:
         result["run"] = {"format": run.measurement.format, "sample": run.measurement.sample,
                          "sample_mass_mg": run.measurement.sample_mass_mg, "exotherm": run.measurement.exotherm,
