@@ -44,7 +44,8 @@ def test_a_subset_file_is_streamed_in_batches_with_the_same_result(tmp_path, smo
     assert header == ["sample", "dh_kJ_per_mol", "ln_A", "x", "beta", "outside_trained_box"]
     with h5py.File(smoke_c) as f:
         assert np.array_equal(small[:, 0], f["sample"][...])
-    np.testing.assert_allclose(small, large, rtol=1e-4)  # float32 sums differ with the batch shape
+    # float32 sums differ with the batch shape: ~1e-4 absolute, more than 1e-4 relative near zero
+    np.testing.assert_allclose(small, large, rtol=1e-4, atol=1e-3)
 
 
 def test_a_file_on_another_grid_is_refused_in_one_line(tmp_path, smoke_c, capsys):
