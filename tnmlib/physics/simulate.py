@@ -119,6 +119,16 @@ def program_scans(program: Program, params, ramps: Sequence[int], T_C: np.ndarra
     return _program_scans(program, params, ramps, T_C, step_K, ln_tau_step, lattice)[0]
 
 
+def _recorded(march) -> tuple[np.ndarray, object]:
+    """(internal steps, output) of ``march(buffer) -> (output, steps)`` run with LATTICE_RECORD
+    into a buffer that is enlarged and the march rerun until the steps fit."""
+    buffer, steps = np.empty(0), 4096
+    while steps > buffer.size:
+        buffer = np.empty(2 * steps)
+        output, steps = march(buffer)
+    return buffer[:steps].copy(), output
+
+
 def program_lattice(program: Program, params, ramps: Sequence[int], T_C: np.ndarray, step_K: float,
                     ln_tau_step: float = PROGRAM_LN_TAU_STEP) -> np.ndarray:
     """The internal steps (K along ramps, s within holds, in the order taken) that
@@ -163,11 +173,7 @@ def _program_scans(program, params, ramps, T_C, step_K, ln_tau_step, lattice, re
             np.array(kinds, dtype=np.int64), np.array(targets, dtype=float), np.array(rates, dtype=float),
             np.array(offsets, dtype=np.int64), all_points, ln_tau_step)
     if record:
-        lattice, steps = np.empty(4096), 4097
-        while steps > lattice.size:
-            lattice = np.empty(2 * max(lattice.size, steps))
-            tf, steps = kernels.program_tf(*args, lattice, kernels.LATTICE_RECORD)
-        lattice = lattice[:steps].copy()
+        lattice, tf = _recorded(lambda buffer: kernels.program_tf(*args, buffer, kernels.LATTICE_RECORD))
     elif lattice is not None:
         tf, _ = kernels.program_tf(*args, np.asarray(lattice, dtype=float), kernels.LATTICE_REPLAY)
     else:
@@ -488,11 +494,7 @@ class FrozenChr:
 
     def _record(self, p):
         """(the internal steps the adaptive march takes at p, its scans)"""
-        lattice, steps = np.empty(4096), 4097
-        while steps > lattice.size:
-            lattice = np.empty(2 * max(lattice.size, steps))
-            cp, steps = self._run(p, lattice, kernels.LATTICE_RECORD)
-        return lattice[:steps].copy(), cp
+        return _recorded(lambda buffer: self._run(p, buffer, kernels.LATTICE_RECORD))
 
     def __call__(self, params) -> np.ndarray:
         """Cp^N (n_rates, n_T) at ``params`` (dh J/mol, ln A, x, β) on the frozen internal steps."""
