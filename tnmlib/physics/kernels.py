@@ -254,6 +254,16 @@ ETA_CAP = 1.0
 LATTICE_ADAPT, LATTICE_RECORD, LATTICE_REPLAY, LATTICE_OVERFLOW = 0, 1, 2, 3
 
 
+@numba.njit(cache=True, inline="always")
+def _record_step(lattice, cursor, step):
+    """Write a march's step into its lattice at ``cursor``: (next cursor, LATTICE_RECORD), or
+    (cursor, LATTICE_OVERFLOW) when the lattice is full."""
+    if cursor < lattice.size:
+        lattice[cursor] = step
+        return cursor + 1, LATTICE_RECORD
+    return cursor, LATTICE_OVERFLOW
+
+
 @numba.njit(cache=True)
 def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, T_end_K, q_K_per_s,
                eta, out_T_K, out_tf_K, lattice):
@@ -324,11 +334,7 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
             h *= 0.25
             continue
         if use == LATTICE_RECORD:
-            if cursor < lattice.size:
-                lattice[cursor] = h
-                cursor += 1
-            else:
-                use = LATTICE_OVERFLOW
+            cursor, use = _record_step(lattice, cursor, h)
         r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
         cp1 = r1 / (sgn * q_K_per_s)
         while k < n_out and (out_T_K[k] - T1) * sgn <= 0.0:
@@ -394,11 +400,7 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
             dt_last = 0.25 * dt
             continue
         if use == LATTICE_RECORD:
-            if cursor < lattice.size:
-                lattice[cursor] = dt
-                cursor += 1
-            else:
-                use = LATTICE_OVERFLOW
+            cursor, use = _record_step(lattice, cursor, dt)
         r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
         r_prev, dt_prev = r0, dt
         Tf, L, S, r0 = Tf1, L1, S1, r1
