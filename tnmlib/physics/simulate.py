@@ -452,7 +452,6 @@ class FrozenChr:
         self.t_min_C, self.step_K, self.n_T = float(t_min_C), float(step_K), int(n_T)
         self.ln_tau_step = float(ln_tau_step)
         self.lattice: np.ndarray | None = None
-        self.frozen_at: np.ndarray | None = None
         self._window = (0, self.n_T - 1)
         self._eta = self.ln_tau_step
         self._budget = float(FROZEN_RAMP_BUDGET)
@@ -490,7 +489,7 @@ class FrozenChr:
             self._eta = self.ln_tau_step * kernels.CP_MAX_REFINE_SCALE / min(cp_max, peak_ceiling,
                                                                              kernels.CP_MAX_REFINE_CEILING)
             lattice, cp = self._record(p)
-        self.lattice, self.frozen_at = lattice, p.copy()
+        self.lattice = lattice
 
     def _record(self, p):
         """(the internal steps the adaptive march takes at p, its scans)"""
