@@ -29,6 +29,8 @@ STAGE_SOURCES = {
                   "study/statespace.py", "study/study.yaml", "learning/estimator_training.py", "pipeline/estimator.py"),
     "wholespace": ("pipeline/assess.py", "pipeline/estimator.py", "pipeline/results.py", "estimation", "physics",
                    "study/protocol.py", "study/study.yaml", "analysis/metrics.py"),
+    "independent": ("pipeline/independent.py", "pipeline/estimator.py", "pipeline/results.py", "estimation",
+                    "physics", "study/protocol.py", "study/statespace.py", "study/study.yaml", "analysis/metrics.py"),
 }
 #: Per stage: files inside the folders above that do not make the artifact (a subset file holds
 #: clean scans: the instrument's distortions are applied later, by the stages that use them).

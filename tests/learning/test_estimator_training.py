@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 
 from tnmlib.estimation.network import NetworkEstimator, network_inputs
-from tnmlib.learning.estimator_training import train_network, training_rows
+from tnmlib.learning.estimator_training import measured_copy, train_network, training_rows
 from tnmlib.physics.transition import simulate_transition_scans
 from tnmlib.pipeline.estimator import build_estimator
-from tnmlib.study.design import ESTIMATOR
+from tnmlib.study.design import ESTIMATOR, MEASUREMENT_VARIETY
 from tnmlib.study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 from tnmlib.study.statespace import draw_whole_space
 
@@ -76,3 +76,32 @@ def test_build_estimator_writes_a_network_with_its_provenance(tmp_path):
     assert meta["settings"]["draw_seed"] != meta["settings"]["distortion_seed"]
     check = meta["check_samples"][0]
     np.testing.assert_allclose(network_inputs(np.array(check["T_C"]), np.array(check["cp"]), RATES)[0], check["inputs"])
+
+
+def test_measured_rows_cut_the_span_and_read_the_scans_at_uneven_rows():
+    params = draw_whole_space(3, seed=9)
+    scans = simulate_transition_scans(params, n_points=128)
+    T_C, cp = scans.T_C(0), scans.cp[0]
+    rows, clean = measured_copy(T_C, cp, MEASUREMENT_VARIETY, HEATING, instrument=False, rng=np.random.default_rng(0))
+    assert T_C[0] <= rows[0] and rows[-1] <= T_C[-1] and np.all(np.diff(rows) > 0)
+    gaps = np.diff(rows)
+    assert np.ptp(gaps) > 0.1 * np.mean(gaps)  # uneven
+    np.testing.assert_allclose(clean, [np.interp(rows, T_C, scan) for scan in cp])
+    rows_b, measured = measured_copy(T_C, cp, MEASUREMENT_VARIETY, HEATING, instrument=True,
+                                     rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(rows, rows_b)  # the same draw of rows; the instrument adds its residue
+    residue = measured - clean
+    assert np.any(residue != 0) and np.max(np.abs(residue)) <= (
+        MEASUREMENT_VARIETY.startup_residue_max + MEASUREMENT_VARIETY.tilt_per_100K_max * np.ptp(T_C) / 100)
+
+
+def test_rows_with_the_measurement_variety_keep_their_targets():
+    params = draw_whole_space(6, seed=5)
+    scans = simulate_transition_scans(params, n_points=128)
+    plain, targets_plain, samples_plain = training_rows(scans, params, RATES, HEATING, seed=0)
+    varied, targets, samples = training_rows(scans, params, RATES, HEATING, seed=0, variety=MEASUREMENT_VARIETY)
+    np.testing.assert_array_equal(samples, samples_plain)
+    np.testing.assert_allclose(targets[:, 2:], targets_plain[:, 2:])
+    assert not np.allclose(varied[:6], plain[:6])  # the clean rows too are read on measured rows
+    # the position (T_c, w) the inputs carry moves little: the rows still cover the transition
+    np.testing.assert_allclose(varied[:6, -8:-6], plain[:6, -8:-6], atol=0.05)

@@ -331,3 +331,75 @@ def comparison_gain(table: "pandas.DataFrame", column: str, base: str, other: st
     if not {base, other} <= estimators:
         return pd.Series(dtype=float)
     return table.xs(other, level="estimator")[column] - table.xs(base, level="estimator")[column]
+
+
+def independent_shares(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
+    """From an independent assessment (:func:`tnmlib.pipeline.independent.assess_independent`):
+    per kind, estimator and measure, the hits, the kept samples it ran on (trials), the share (%)
+    and its 95 % Wilson interval (%).  Measures: "failures" (any status but "ok"); each of the
+    study's thresholds (a failure is a miss); for estimators with standard errors, "<parameter>
+    within z stderr" (coverage: a failure, a fit on a bound and a parameter not determined are
+    misses); and for the network alone, "<threshold> fixed by refinement" (its miss that the
+    refined estimate turns into a hit; trials: all samples) — how often the start needs the fit."""
+    import pandas as pd
+
+    kept = ds["kept"].values.astype(bool)
+    true = ds["true"].values
+    estimators = [str(m) for m in ds["estimator"].values]
+    rows = []
+
+    def add(kind, method, measure, hit):
+        hits, trials = int(np.sum(hit)), int(hit.size)
+        lo, hi = metrics.wilson_interval(hits, trials)
+        rows.append({"kind": kind, "estimator": method, "measure": measure, "hits": hits, "trials": trials,
+                     "share (%)": 100.0 * hits / trials if trials else np.nan,
+                     "lower (%)": 100.0 * lo, "upper (%)": 100.0 * hi})
+
+    for c, kind in enumerate(ds["kind"].values):
+        hits_of = {}
+        for m, method in enumerate(estimators):
+            status = ds["status"].values[c, m]
+            ran = kept & (status >= 0)
+            if not ran.any():
+                continue
+            ok = status[ran] == 0
+            errors = np.abs(ds["estimate"].values[c, m][ran] - true[ran])
+            add(str(kind), method, "failures", ~ok)
+            for t in THRESHOLDS:
+                with np.errstate(invalid="ignore"):
+                    hit = ok & (errors[:, PARAMETER_NAMES.index(t.parameter)] < t.below_stored_units)
+                hits_of[method, t.label] = (ran, hit)
+                add(str(kind), method, t.label, hit)
+            stderr = ds["stderr"].values[c, m][ran]
+            if np.any(np.isfinite(stderr)):
+                with np.errstate(invalid="ignore"):
+                    inside = (errors <= z * stderr) & ok[:, None]
+                for k, name in enumerate(PARAMETER_NAMES):
+                    add(str(kind), method, f"{BY_NAME[name].label} within {z:g} stderr", inside[:, k])
+        if len(estimators) >= 2:
+            start, refined = estimators[-2], estimators[-1]
+            for t in THRESHOLDS:
+                if (start, t.label) in hits_of and (refined, t.label) in hits_of:
+                    ran_s, hit_s = hits_of[start, t.label]
+                    ran_r, hit_r = hits_of[refined, t.label]
+                    both = ran_s & ran_r
+                    start_hit = np.zeros(ran_s.size, bool)
+                    start_hit[ran_s] = hit_s
+                    refined_hit = np.zeros(ran_r.size, bool)
+                    refined_hit[ran_r] = hit_r
+                    add(str(kind), start, f"{t.label} fixed by refinement", (~start_hit & refined_hit)[both])
+    return pd.DataFrame(rows).set_index(["kind", "estimator", "measure"])
+
+
+def independent_table(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
+    """:func:`independent_shares` for reading: one row per kind and estimator, one column per
+    measure, each cell "share [lower, upper]" (%), and the samples."""
+    import pandas as pd
+
+    shares = independent_shares(ds, z)
+    cells = shares.apply(lambda r: f"{r['share (%)']:.1f} [{r['lower (%)']:.1f}, {r['upper (%)']:.1f}]", axis=1)
+    table = cells.unstack("measure")
+    table = table[[m for m in dict.fromkeys(shares.index.get_level_values("measure")) if m in table.columns]]
+    samples = shares.xs("failures", level="measure")["trials"]
+    table.insert(0, "samples", samples)
+    return table.fillna("")

@@ -193,8 +193,11 @@ PROFILE_EVALUATIONS = 15
 #: scipy's tolerances of a constrained refit: Δχ² to ~0.01 where the cost is ~1000 s² (a few
 #: thousand data points)
 PROFILE_TOLERANCE = 1e-7
-#: Most points of the fine uniform grid the model is simulated on when the data's grid is uneven.
-MAX_FINE_POINTS = 20_000
+#: Fewest and most points of the fine uniform grid the model is simulated on when the data's
+#: grid is uneven: sparse rows across a narrow peak need a grid finer than the rows (read
+#: linearly between 0.12 K bins, a peak 0.3 K wide was 5 % off; the simulator's cost hardly
+#: depends on the number of output points).
+MIN_FINE_POINTS, MAX_FINE_POINTS = 4_000, 20_000
 
 
 def least_squares_fit(cp, T_C, start, cooling_rates_K_per_min=PAPER_COOLING_RATES_K_PER_MIN,
@@ -426,8 +429,8 @@ def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K
     """A function (params (dh J/mol, ln A, x, β), lag s) -> model scans (n_rates, n_T) on the increasing
     grid ``T_C`` (°C), as the fit compares them with data.  On a uniform grid (up to rounding in a
     file) the simulator runs on the data's own grid, a value being the bin average over the step
-    below it; on an uneven one, on a uniform grid of half the median spacing (at most
-    MAX_FINE_POINTS), read at the data's temperatures (bin centres).  The simulator's internal
+    below it; on an uneven one, on a uniform grid of half the median spacing or finer (at least
+    MIN_FINE_POINTS, at most MAX_FINE_POINTS), read at the data's temperatures (bin centres).  The simulator's internal
     steps are frozen (:class:`tnmlib.physics.simulate.FrozenChr`): the function's ``freeze(params)``
     records them at ``params`` (else the first call does), so that the scans are a smooth function
     of the parameters."""
@@ -439,7 +442,8 @@ def scans_on_grid(T_C: np.ndarray, cooling_rates_K_per_min=PAPER_COOLING_RATES_K
         step, start, on_data = float(spacing.mean()), float(T_C[0]), None
         n_sim = T_C.size
     else:
-        step = max(float(np.median(spacing)) / 2.0, float(np.ptp(T_C)) / MAX_FINE_POINTS)
+        span = float(np.ptp(T_C))
+        step = max(min(float(np.median(spacing)) / 2.0, span / MIN_FINE_POINTS), span / MAX_FINE_POINTS)
         start, on_data = float(T_C[0]) - step, T_C
         n_sim = int(math.ceil((float(T_C[-1]) - start) / step)) + 2
     centres = start + step * (np.arange(n_sim) - 0.5)

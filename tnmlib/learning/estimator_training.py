@@ -4,7 +4,9 @@ The network is a multilayer perceptron on :func:`tnmlib.estimation.network.netwo
 trained, its weights are copied into a :class:`~tnmlib.estimation.network.NetworkEstimator`, which reads curves in
 NumPy alone.  Each training sample enters twice: clean, and distorted by instrument noise and lag
 drawn afresh (the refinement corrects what the network reads, but only from inside the basin of
-the right minimum, so the network must not be thrown by a noisy or lagged curve).
+the right minimum, so the network must not be thrown by a noisy or lagged curve); with the
+study's measurement variety both copies are also read on the spans and uneven rows a DSC
+records, the distorted one with a baseline tilt and a start-up residue as well.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ import numpy as np
 
 from ..errors import TNMInputError
 from ..estimation.network import NetworkEstimator, network_inputs, targets_from_params
-from ..physics.instrument import instrument_lag
+from ..physics.instrument import instrument_lag, recorded_residue, uneven_rows
 from ..physics.transition import TransitionScans
+from ..study.design import MeasurementVariety
 
 #: Hidden layer widths of the default network.
 HIDDEN = (384, 192, 96)
@@ -24,10 +27,12 @@ HIDDEN = (384, 192, 96)
 
 def training_rows(scans: TransitionScans, params: np.ndarray, cooling_rates_K_per_min, heating_rate_K_per_min: float,
                   noise_fraction_max: float = 0.02, lag_s_max: float = 5.0,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  seed: int = 0, variety: MeasurementVariety | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs and targets of the network for every sample of ``scans``, clean and once distorted
     (noise uniform in [0, noise_fraction_max] of the jump, lag uniform in [0, lag_s_max] s; drawn
-    with ``seed``).  Rows whose inputs cannot be formed are dropped.  Returns (inputs (m,
+    with ``seed``).  With ``variety`` both copies are read as a DSC records them
+    (:func:`measured_copy`: cut spans, uneven rows; on the distorted copy also a tilt and a
+    start-up residue).  Rows whose inputs cannot be formed are dropped.  Returns (inputs (m,
     n_inputs), targets (m, 4), the sample of each row (m,)): rows of one sample must stay on one
     side of a validation split."""
     rng = np.random.default_rng(seed)
@@ -37,10 +42,14 @@ def training_rows(scans: TransitionScans, params: np.ndarray, cooling_rates_K_pe
     noise = rng.uniform(0.0, noise_fraction_max, (n, 1, 1))
     distorted = distorted + rng.standard_normal(distorted.shape) * noise
     inputs, positions, rows = [], [], []
-    for copy in (scans.cp, distorted):
+    for which, copy in enumerate((scans.cp, distorted)):
         for k in range(n):
+            T_C, cp = scans.T_C(k), copy[k]
+            if variety is not None:
+                T_C, cp = measured_copy(T_C, cp, variety, heating_rate_K_per_min, instrument=which == 1,
+                                        rng=np.random.default_rng([seed, k, which]))
             try:
-                vector, position = network_inputs(scans.T_C(k), copy[k], cooling_rates_K_per_min)
+                vector, position = network_inputs(T_C, cp, cooling_rates_K_per_min)
             except TNMInputError:
                 continue
             inputs.append(vector)
@@ -49,6 +58,29 @@ def training_rows(scans: TransitionScans, params: np.ndarray, cooling_rates_K_pe
     if not rows:
         raise TNMInputError("no sample gives network inputs")
     return np.array(inputs), targets_from_params(np.asarray(params)[rows], positions), np.array(rows)
+
+
+def measured_copy(T_C: np.ndarray, cp: np.ndarray, variety: MeasurementVariety, heating_rate_K_per_min: float, *,
+                  instrument: bool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One sample's scans (n_rates, n_T) on the estimator's recipe grid ``T_C`` (°C: the
+    transition range widened by 0.15 of it each side) read as a DSC records them, with the
+    ``variety`` of the independent assessment: the span cut to the variety's (within the
+    recipe's), uneven rows, and with ``instrument`` a baseline tilt and a start-up residue (the
+    lag and noise are the caller's).  Returns (rows °C, scans at the rows)."""
+    length = (T_C[-1] - T_C[0]) / 1.3
+    first, last = T_C[0] + 0.15 * length, T_C[-1] - 0.15 * length
+    T_first = max(T_C[0], first - rng.uniform(*variety.below_transition) * length)
+    T_last = min(T_C[-1], last + rng.uniform(*variety.above_transition) * length)
+    spacing = float(np.exp(rng.uniform(*np.log(variety.row_spacing_K))))
+    rows = uneven_rows(T_first, T_last, spacing, variety.row_jitter, variety.max_rows, rng)
+    measured = np.array([np.interp(rows, T_C, scan) for scan in cp])
+    if instrument:
+        tau = rng.uniform(*variety.startup_tau_min)
+        elapsed_min = rng.uniform(*variety.cut_min) + (rows - rows[0]) / heating_rate_K_per_min
+        measured = measured + recorded_residue(
+            rows, 0.5 * (first + last), rng.uniform(-variety.tilt_per_100K_max, variety.tilt_per_100K_max),
+            rng.uniform(0.0, variety.startup_residue_max), elapsed_min, tau)
+    return rows, measured
 
 
 def train_network(inputs: np.ndarray, targets: np.ndarray, samples: np.ndarray, cooling_rates_K_per_min,

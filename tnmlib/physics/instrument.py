@@ -118,6 +118,31 @@ def distort(cp: np.ndarray, distortion: Distortion, step_K: float, heating_rate_
     return out.astype(np.float32)
 
 
+def uneven_rows(T_first_C: float, T_last_C: float, spacing_K: float, jitter: float, max_rows: int,
+                rng: np.random.Generator) -> np.ndarray:
+    """Recorded temperatures (°C) from ``T_first_C`` to at most ``T_last_C``: gaps of
+    ``spacing_K`` times a factor uniform in [1 − jitter, 1 + jitter], the spacing widened where
+    it would give more than about ``max_rows`` rows (a long scan decimated before fitting)."""
+    span = float(T_last_C) - float(T_first_C)
+    if not (span > 0 and spacing_K > 0 and 0 <= jitter < 1 and max_rows >= 2):
+        raise TNMInputError("rows need a positive span and spacing, a jitter in [0, 1) and max_rows >= 2")
+    spacing = max(float(spacing_K), span / max_rows)
+    gaps = spacing * rng.uniform(1.0 - jitter, 1.0 + jitter, int(2 * span / spacing) + 10)
+    T = T_first_C + np.concatenate([[0.0], np.cumsum(gaps)])
+    return T[T <= T_last_C]
+
+
+def recorded_residue(T_C: np.ndarray, middle_C: float, tilt_per_100K: float, startup_residue: float,
+                     elapsed_min: np.ndarray, startup_tau_min: float) -> np.ndarray:
+    """What a recorded, normalised scan keeps of the instrument besides lag and noise, at rows
+    ``T_C`` (°C): a baseline tilt (fraction of the jump per 100 K, zero at ``middle_C``) and the
+    end of the heat-flow start-up, ``startup_residue`` of the jump decaying as
+    exp(−elapsed/τ) with the minutes ``elapsed_min`` since the heating began."""
+    T_C = np.asarray(T_C, dtype=float)
+    return (tilt_per_100K * (T_C - middle_C) / 100.0
+            + startup_residue * np.exp(-np.asarray(elapsed_min, dtype=float) / startup_tau_min))
+
+
 @dataclass(frozen=True)
 class Augmentation:
     """Random distortions for training: each sample of a batch gets, with probability

@@ -20,7 +20,7 @@ from ..estimation.network import NetworkEstimator, network_inputs
 from ..fileutil import atomic_output
 from ..fingerprint import source_hash
 from ..physics.transition import TransitionScans, simulate_transition_scans
-from ..study.design import CP_MAX_LIMIT, ESTIMATOR, EstimatorSpec
+from ..study.design import CP_MAX_LIMIT, ESTIMATOR, MEASUREMENT_VARIETY, EstimatorSpec
 from ..study.protocol import PAPER_COOLING_RATES_K_PER_MIN, PAPER_HEATING_RATE_K_PER_MIN
 from ..study.statespace import draw_whole_space
 
@@ -75,7 +75,8 @@ def build_estimator(out_path: str | Path, spec: EstimatorSpec = ESTIMATOR, *, wo
     scans = TransitionScans(scans.cp[keep], scans.t_start_C[keep], scans.step_K[keep], scans.tf_prime_C[keep])
     params = params[keep]
     inputs, targets, samples = training_rows(scans, params, RATES, HEATING, spec.noise_fraction_max, spec.lag_s_max,
-                                             spec.distortion_seed)
+                                             spec.distortion_seed,
+                                             MEASUREMENT_VARIETY if spec.measured_rows else None)
     if progress:
         print(f"  {len(params):,} samples kept (Cp_max <= {CP_MAX_LIMIT:g}) -> {len(inputs):,} rows; "
               f"simulated in {seconds_simulate:.0f} s; training", flush=True)
@@ -84,7 +85,8 @@ def build_estimator(out_path: str | Path, spec: EstimatorSpec = ESTIMATOR, *, wo
     check = [0, 1]
     commit = _git_commit()
     estimator.metadata = {
-        "settings": spec.__dict__, "samples_drawn": int(keep.size), "samples_kept": int(keep.sum()),
+        "settings": spec.__dict__,
+        "measurement_variety": MEASUREMENT_VARIETY.__dict__ if spec.measured_rows else None, "samples_drawn": int(keep.size), "samples_kept": int(keep.sum()),
         "rows": int(len(inputs)), "seconds_simulate": seconds_simulate, "seconds_train": history["seconds"],
         "epochs_run": len(history["loss"]), "loss": history["loss"], "val_loss": history["val_loss"],
         **{k: history[k] for k in ("train_rows", "validation_rows", "train_samples", "validation_samples")},

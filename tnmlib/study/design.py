@@ -74,7 +74,7 @@ def _load() -> tuple[dict, dict, tuple, float]:
     estimator = EstimatorSpec(int(e["train_samples"]), int(e["points_per_scan"]), int(e["draw_seed"]),
                               int(e["distortion_seed"]), int(e["training_seed"]), int(e["epochs"]),
                               float(e["noise_percent_max"]) / 100, float(e["lag_s_max"]),
-                              float(e["validation_share"]))
+                              float(e["validation_share"]), bool(e.get("measured_rows", False)))
     copies = tuple(Distortion(float(d.get("noise_percent", 0)) / 100, float(d.get("lag_s", 0)),
                               float(d.get("tilt_percent_per_100K", 0)) / 100) for d in raw["wholespace_copies"])
     glasses = {str(name): (float(g["dh_kJ_per_mol"]) * 1e3, float(g["ln_A"]), float(g["x"]), float(g["beta"]))
@@ -82,8 +82,15 @@ def _load() -> tuple[dict, dict, tuple, float]:
     references = {str(name): tuple({"quantity": str(e["quantity"]), "value": float(e["value"]),
                                     "source": str(e["source"])} for e in entries)
                   for name, entries in raw.get("reference_values", {}).items()}
+    v = raw["measurement_variety"]
+    variety = MeasurementVariety(
+        tuple(float(r) for r in v["row_spacing_K"]), float(v["row_jitter"]), int(v["max_rows"]),
+        float(v["noise_percent"]) / 100, tuple(float(r) for r in v["lag_s"]),
+        float(v["tilt_percent_per_100K_max"]) / 100, float(v["startup_residue_percent_max"]) / 100,
+        tuple(float(r) for r in v["startup_tau_min"]), tuple(float(r) for r in v["cut_min"]),
+        tuple(float(r) for r in v["below_transition"]), tuple(float(r) for r in v["above_transition"]))
     return (weights, models, thresholds, float(raw["cp_max_limit"]), split, distortions, augmentation,
-            estimator, copies, glasses, references)
+            estimator, copies, glasses, references, variety)
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,9 @@ class EstimatorSpec:
     """How the whole-space estimator's network is trained: samples drawn, points per scan on each
     sample's own grid, the seeds of the draw, of the distortions and of the training (weights and
     the validation split, which is by sample), epochs, the largest noise (fraction of the jump)
-    and lag (s) of the distorted copy of each sample, and the share of samples held out for
-    validation."""
+    and lag (s) of the distorted copy of each sample, the share of samples held out for
+    validation, and whether both copies are read on measured rows (the study's
+    MeasurementVariety: cut spans, uneven rows, tilt and start-up residue on the distorted copy)."""
 
     train_samples: int
     points_per_scan: int
@@ -103,10 +111,36 @@ class EstimatorSpec:
     noise_fraction_max: float
     lag_s_max: float
     validation_share: float
+    measured_rows: bool = False
+
+
+@dataclass(frozen=True)
+class MeasurementVariety:
+    """How a DSC measures a whole-space sample in the independent assessment of part 2 (and what
+    the estimator's training rows vary over): rows every ``row_spacing_K`` (log-uniform between
+    the two, K) with ±``row_jitter`` relative jitter, at most ``max_rows`` per scan; noise
+    ``noise_fraction`` of the jump, a sensor lag uniform in ``lag_s`` (s), a baseline tilt up to
+    ``tilt_per_100K_max`` (fraction of the jump per 100 K) and a heat-flow start-up residue up to
+    ``startup_residue_max`` of the jump; the start-up's time constant in ``startup_tau_min`` and
+    the first row ``cut_min`` (min) into the heating; the recorded span from ``below_transition``
+    transition ranges below the transition to ``above_transition`` ranges above it (uniform)."""
+
+    row_spacing_K: tuple
+    row_jitter: float
+    max_rows: int
+    noise_fraction: float
+    lag_s: tuple
+    tilt_per_100K_max: float
+    startup_residue_max: float
+    startup_tau_min: tuple
+    cut_min: tuple
+    below_transition: tuple
+    above_transition: tuple
 
 
 (LOSS_WEIGHTS, MODELS, THRESHOLDS, CP_MAX_LIMIT, (SPLIT_SEED, SPLIT_FRACTIONS), DISTORTIONS,
- AUGMENTATION, ESTIMATOR, WHOLESPACE_COPIES, LITERATURE_GLASSES, REFERENCE_VALUES) = _load()
+ AUGMENTATION, ESTIMATOR, WHOLESPACE_COPIES, LITERATURE_GLASSES, REFERENCE_VALUES, MEASUREMENT_VARIETY) = _load()
+#: MEASUREMENT_VARIETY: how the independent copies of part 2 are measured (MeasurementVariety).
 #: ESTIMATOR: the training of the whole-space estimator's network; WHOLESPACE_COPIES: the copies
 #: (clean first) of the whole-space test set it is assessed on; LITERATURE_GLASSES: {name:
 #: (dh J/mol, ln A, x, β)} of the glasses `tnm fit` is checked on; REFERENCE_VALUES: {glass:

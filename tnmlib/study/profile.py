@@ -29,7 +29,8 @@ class Profile:
     ``wholespace_test_samples``, ``wholespace_least_squares_samples``: the whole-space test samples
     the estimator of part 2 reads, and how many of them least squares from the practitioner's
     start fits; ``export_check_runs``: synthetic exports per kind that ``tnm check-exports`` fits
-    (the chapter on a real measurement)."""
+    (the chapter on a real measurement); ``independent_samples_per_seed``: whole-space samples
+    drawn per seed that ``tnm assess-independent`` measures by the independent reference."""
 
     name: str
     description: str
@@ -49,6 +50,7 @@ class Profile:
     wholespace_test_samples: int = 40
     wholespace_least_squares_samples: int = 8
     export_check_runs: int = 40
+    independent_samples_per_seed: int = 10
 
     def grid_for(self, subset: str) -> SignalGrid:
         """The signal grid of ``subset``: its own window if the profile gives one, else ``grid``."""
@@ -100,7 +102,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
             least_squares_samples=int((raw.get("comparison") or {}).get("least_squares_samples", 12)),
             wholespace_test_samples=int((raw.get("wholespace") or {}).get("test_samples", 40)),
             wholespace_least_squares_samples=int((raw.get("wholespace") or {}).get("least_squares_samples", 8)),
-            export_check_runs=int((raw.get("export_check") or {}).get("runs_per_kind", 40)))
+            export_check_runs=int((raw.get("export_check") or {}).get("runs_per_kind", 40)),
+            independent_samples_per_seed=int((raw.get("independent") or {}).get("samples_per_seed", 10)))
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise TNMInputError(f"profile {source} is malformed: {exc!r}") from None
     if profile.thinning.pair_stride < 1 or profile.thinning.xb_stride < 1 or profile.chunk_samples < 1:
@@ -114,6 +117,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise TNMInputError(f"profile {source}: output_range must be table3 or training")
     if profile.wholespace_test_samples < 1 or profile.wholespace_least_squares_samples < 0:
         raise TNMInputError(f"profile {source}: wholespace.test_samples must be positive, least_squares_samples >= 0")
+    if profile.independent_samples_per_seed < 1:
+        raise TNMInputError(f"profile {source}: independent.samples_per_seed must be positive")
     if profile.export_check_runs < 1:
         raise TNMInputError(f"profile {source}: export_check.runs_per_kind must be positive")
     if profile.least_squares_samples < 0:
