@@ -26,6 +26,7 @@ MODEL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files model)
 EVAL_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files evaluation)
 COMPARE_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files comparison)
 WHOLESPACE_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files wholespace)
+INDEPENDENT_SRC := $(shell $(PYTHON) tnmlib/fingerprint.py files independent)
 PKG_SRC := $(shell find tnmlib -name '*.py' -o -name '*.yaml' -o -name '*.csv' 2>/dev/null)
 
 # The study's models as NAME:SUBSET (MODEL_SUBSET) and the literature-like glasses (GLASSES), from
@@ -49,6 +50,7 @@ COMPARISON := $(REPORTS)/comparison.nc
 # assessment, and tnm fit on example measurements of the literature-like glasses of study.yaml.
 ESTIMATOR := tnmlib/data/estimator.npz
 WHOLESPACE := $(REPORTS)/wholespace.nc
+INDEPENDENT := $(REPORTS)/independent.nc
 FITS_DIR := $(REPORTS)/fits
 FIT_KINDS := clean noisy-lag raw
 FITS := $(foreach g,$(GLASSES),$(foreach k,$(FIT_KINDS),$(FITS_DIR)/$(g)-$(k).json))
@@ -71,7 +73,7 @@ export JAX_COMPILATION_CACHE_DIR ?= $(abspath $(VENV))/jax-cache
 .SECONDARY: $(FIT_CSVS)
 .SECONDEXPANSION:
 .PHONY: help venv test test-slow check-book lab bench book data models evaluations comparison summary clean print-% \
-	estimator wholespace fits real export-check
+	estimator wholespace independent fits real export-check
 
 help:  ## this list
 	@echo "make TARGET [PROFILE=quick|smoke|paper]  (default PROFILE=$(PROFILE))"
@@ -144,6 +146,12 @@ $(WHOLESPACE): $(ESTIMATOR) models/G-$(PROFILE).keras $(WHOLESPACE_SRC) $(PROFIL
 	@touch $@
 
 wholespace: $(WHOLESPACE)  ## reports/PROFILE/wholespace.nc: the new estimator, the paper's MCNN and least squares
+
+$(INDEPENDENT): $(ESTIMATOR) $(INDEPENDENT_SRC) $(PROFILE_FILE) | $(STAMP)
+	$(TIMED) independent -- $(TNM) assess-independent --profile $(PROFILE) --out $@
+	@touch $@
+
+independent: $(INDEPENDENT)  ## reports/PROFILE/independent.nc: the new estimator on copies made by the independent reference
 
 define example_rule
 $(FITS_DIR)/%-$(1).csv: $(PKG_SRC) | $(STAMP)
@@ -251,10 +259,10 @@ $(EXEC)/07_beyond_part1.ipynb: notebooks/07_beyond_part1.ipynb $(COMPARISON) $(P
 	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p comparison_path $(COMPARISON)
 	$(BOOK) finish $@ --profile $(PROFILE)
 
-$(EXEC)/08_beyond_part2.ipynb: notebooks/08_beyond_part2.ipynb $(WHOLESPACE) $(FITS) $(FIT_CSVS) $(PKG_SRC)
+$(EXEC)/08_beyond_part2.ipynb: notebooks/08_beyond_part2.ipynb $(WHOLESPACE) $(INDEPENDENT) $(FITS) $(FIT_CSVS) $(PKG_SRC)
 	@mkdir -p $(EXEC)
-	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p wholespace_path $(WHOLESPACE) -p fits_dir $(FITS_DIR) \
-		-p timings_path $(REPORTS)/timings.csv
+	$(PAPERMILL) $< $@ -p profile $(PROFILE) -p wholespace_path $(WHOLESPACE) -p independent_path $(INDEPENDENT) \
+		-p fits_dir $(FITS_DIR) -p timings_path $(REPORTS)/timings.csv
 	$(BOOK) finish $@ --profile $(PROFILE)
 
 $(EXEC)/09_real_measurement.ipynb: notebooks/09_real_measurement.ipynb $(REAL_FITS) $(REAL_MAIN) $(REAL_SECOND) \

@@ -166,7 +166,9 @@ def test_shares_count_failures_as_misses_and_give_wilson_intervals():
     assert shares.loc[("clean", REFINED, "x within 2 stderr"), "hits"] == 2
     assert ("clean", NETWORK, "x within 2 stderr") not in shares.index  # no standard errors
     table = independent_table(_fake(estimates, stderr, status, true))
-    assert table.loc[("clean", REFINED), "samples"] == 4 and table.loc[("clean", REFINED), "x: AE < 0.02"].startswith("50.0 [")
+    assert table.loc["samples", ("clean", REFINED)] == "4"
+    assert table.loc["x: AE < 0.02", ("clean", REFINED)].startswith("50.0 [")
+    assert table.loc["x within 2 stderr", ("clean", NETWORK)] == ""
 
 
 @pytest.mark.parametrize("argv", [

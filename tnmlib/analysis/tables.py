@@ -392,14 +392,15 @@ def independent_shares(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
 
 
 def independent_table(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
-    """:func:`independent_shares` for reading: one row per kind and estimator, one column per
-    measure, each cell "share [lower, upper]" (%), and the samples."""
-    import pandas as pd
-
+    """:func:`independent_shares` for reading: one row per measure (the first: the samples), one
+    column per kind and estimator, each cell "share [lower, upper]" (%)."""
     shares = independent_shares(ds, z)
     cells = shares.apply(lambda r: f"{r['share (%)']:.1f} [{r['lower (%)']:.1f}, {r['upper (%)']:.1f}]", axis=1)
-    table = cells.unstack("measure")
-    table = table[[m for m in dict.fromkeys(shares.index.get_level_values("measure")) if m in table.columns]]
-    samples = shares.xs("failures", level="measure")["trials"]
-    table.insert(0, "samples", samples)
+    columns = list(dict.fromkeys(zip(shares.index.get_level_values("kind"), shares.index.get_level_values("estimator"))))
+    measures = list(dict.fromkeys(shares.index.get_level_values("measure")))
+    table = cells.unstack(["kind", "estimator"]).reindex(index=measures, columns=columns)
+    samples = shares.xs("failures", level="measure")["trials"].astype(str)
+    table.loc["samples"] = [samples.get(c, "") for c in columns]
+    table = table.reindex(["samples"] + measures)
+    table.columns.names = ["kind", "estimator"]
     return table.fillna("")
