@@ -219,6 +219,23 @@ def simulate_program_reference(program: Program, dh: float, ln_a: float, x: floa
     return 2.0 * fine - coarse, np.abs(fine - coarse)
 
 
+def program_reference_scans(program: Program, params, ramps: Sequence[int], *, step: float,
+                            substeps: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cp^N along the heating ramps ``ramps`` (indices into ``program.segments``) by
+    :func:`simulate_program_reference` at ``step`` (K) and ``substeps``: per ramp, (T °C at the
+    midpoints of its steps, the slope dTf/dT there), each ramp's first step from the point
+    before it."""
+    tf_K, _ = simulate_program_reference(program, *params, step=step, substeps=substeps)
+    history = program.discretise(step)
+    out = []
+    for index in ramps:
+        mine = np.nonzero(history.segment == index)[0]
+        T = np.concatenate([[history.T_K[mine[0] - 1]], history.T_K[mine]])
+        tf = np.concatenate([[tf_K[mine[0] - 1]], tf_K[mine]])
+        out.append((0.5 * (T[1:] + T[:-1]) - ZERO_CELSIUS_K, np.diff(tf) / np.diff(T)))
+    return out
+
+
 def _split_jumps(history, n: int):
     """``history`` with every ramp jump cut into ``n`` equal jumps (holds as they are): the coarse
     points stay on the path whatever the span, so every n-th fine jump lands on one."""

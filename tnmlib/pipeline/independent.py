@@ -50,10 +50,9 @@ from ..analysis import metrics
 from ..errors import TNMInputError
 from ..estimation.network import NetworkEstimator, default_network_path, fit_scans
 from ..fingerprint import source_hash
-from ..physics.constants import ZERO_CELSIUS_K
 from ..physics.instrument import instrument_lag, recorded_residue, uneven_rows
 from ..physics.program import Hold, Program, Ramp
-from ..physics.simulate import simulate_program_reference
+from ..physics.simulate import program_reference_scans
 from ..physics.transition import simulate_transition_scans
 from ..study.design import CP_MAX_LIMIT, ESTIMATOR, MEASUREMENT_VARIETY
 from ..study.parameters import PARAMETER_NAMES
@@ -125,7 +124,7 @@ def draw_copy(seed: int, sample: int, transition_C: tuple[float, float], kind: s
     T_low = first - rng.uniform(*v.below_transition) * length - startup_K
     T_high = last + rng.uniform(*v.above_transition) * length
     spacing = math.exp(rng.uniform(*np.log(v.row_spacing_K)))
-    hold = rng.uniform(0.5, 3.0)
+    hold = rng.uniform(*v.hold_min)
     noisy = np.random.default_rng([seed, sample, 1 + KINDS.index(kind)])
     instrument = kind == "noisy-lag"
     return CopyDraw(seed=int(seed), sample=int(sample), transition_first_C=first, transition_last_C=last,
@@ -173,20 +172,15 @@ def reference_copy(params, draw: CopyDraw, kind: str, step_K: float | None = Non
     ``draw`` and ``kind`` say, by the independent reference at ``step_K`` (default the draw's)."""
     step = float(step_K or draw.reference_step_K)
     program, steady = copy_program(draw)
-    tf_K, _ = simulate_program_reference(program, *params, step=step, substeps=REFERENCE_SUBSTEPS)
-    history = program.discretise(step)
     rows = copy_rows_C(draw)
     cp = np.empty((len(steady), rows.size))
-    for j, index in enumerate(steady):
-        mine = np.nonzero(history.segment == index)[0]
-        T = np.concatenate([[history.T_K[mine[0] - 1]], history.T_K[mine]])
-        tf = np.concatenate([[tf_K[mine[0] - 1]], tf_K[mine]])
-        if rows[0] + ZERO_CELSIUS_K < T[0]:
+    scans = program_reference_scans(program, params, steady, step=step, substeps=REFERENCE_SUBSTEPS)
+    for j, (T_mid_C, scan) in enumerate(scans):
+        if rows[0] < T_mid_C[0] - step:
             raise ValueError("the first recorded row lies inside the start-up")  # draw_copy prevents it
-        scan = np.diff(tf) / np.diff(T)
         if draw.lag_s:
-            scan = instrument_lag(scan, draw.lag_s, float(np.mean(np.diff(T))), HEATING)
-        cp[j] = np.interp(rows + ZERO_CELSIUS_K, 0.5 * (T[1:] + T[:-1]), scan)
+            scan = instrument_lag(scan, draw.lag_s, float(np.mean(np.diff(T_mid_C))), HEATING)
+        cp[j] = np.interp(rows, T_mid_C, scan)
     if kind == "noisy-lag":
         rng = np.random.default_rng([draw.seed, draw.sample, 11])
         middle = 0.5 * (draw.transition_first_C + draw.transition_last_C)

@@ -87,7 +87,7 @@ def _load() -> tuple[dict, dict, tuple, float]:
         tuple(float(r) for r in v["row_spacing_K"]), float(v["row_jitter"]), int(v["max_rows"]),
         float(v["noise_percent"]) / 100, tuple(float(r) for r in v["lag_s"]),
         float(v["tilt_percent_per_100K_max"]) / 100, float(v["startup_residue_percent_max"]) / 100,
-        tuple(float(r) for r in v["startup_tau_min"]), tuple(float(r) for r in v["cut_min"]),
+        tuple(float(r) for r in v["hold_min"]), tuple(float(r) for r in v["startup_tau_min"]), tuple(float(r) for r in v["cut_min"]),
         tuple(float(r) for r in v["below_transition"]), tuple(float(r) for r in v["above_transition"]))
     return (weights, models, thresholds, float(raw["cp_max_limit"]), split, distortions, augmentation,
             estimator, copies, glasses, references, variety)
@@ -121,7 +121,8 @@ class MeasurementVariety:
     the two, K) with ±``row_jitter`` relative jitter, at most ``max_rows`` per scan; noise
     ``noise_fraction`` of the jump, a sensor lag uniform in ``lag_s`` (s), a baseline tilt up to
     ``tilt_per_100K_max`` (fraction of the jump per 100 K) and a heat-flow start-up residue up to
-    ``startup_residue_max`` of the jump; the start-up's time constant in ``startup_tau_min`` and
+    ``startup_residue_max`` of the jump; a hold of ``hold_min`` (min) at the bottom of each
+    cycle; the start-up's time constant in ``startup_tau_min`` and
     the first row ``cut_min`` (min) into the heating; the recorded span from ``below_transition``
     transition ranges below the transition to ``above_transition`` ranges above it (uniform)."""
 
@@ -132,6 +133,7 @@ class MeasurementVariety:
     lag_s: tuple
     tilt_per_100K_max: float
     startup_residue_max: float
+    hold_min: tuple
     startup_tau_min: tuple
     cut_min: tuple
     below_transition: tuple

@@ -35,7 +35,7 @@ from ...errors import TNMInputError
 from ...physics.constants import R_J_PER_MOL_K, ZERO_CELSIUS_K
 from ...physics.instrument import instrument_lag
 from ...physics.program import Hold, Program, Ramp
-from ...physics.simulate import simulate_program_reference
+from ...physics.simulate import program_reference_scans
 from .write import FORMATS, RunSegment
 
 KINDS = ("clean", "noisy-lag")
@@ -181,18 +181,12 @@ def reference_cp(draw: RunDraw) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per heating ramp, (T °C at the midpoints of the reference's 0.05 K steps, Cp^N there) by the
     independent reference, through the drawn sensor lag."""
     program, heating = run_program(draw)
-    tf_K, _ = simulate_program_reference(program, *draw.params, step=REFERENCE_STEP_K, substeps=REFERENCE_SUBSTEPS)
-    history = program.discretise(REFERENCE_STEP_K)
     out = []
-    for index in heating:
-        mine = np.nonzero(history.segment == index)[0]
-        T = np.concatenate([[history.T_K[mine[0] - 1]], history.T_K[mine]])
-        tf = np.concatenate([[tf_K[mine[0] - 1]], tf_K[mine]])
-        cp = np.diff(tf) / np.diff(T)
-        step = float(np.mean(np.diff(T)))
+    for T_mid_C, cp in program_reference_scans(program, draw.params, heating, step=REFERENCE_STEP_K,
+                                               substeps=REFERENCE_SUBSTEPS):
         if draw.lag_s:
-            cp = instrument_lag(cp, draw.lag_s, step, draw.heating_K_per_min)
-        out.append((0.5 * (T[1:] + T[:-1]) - ZERO_CELSIUS_K, cp))
+            cp = instrument_lag(cp, draw.lag_s, float(np.mean(np.diff(T_mid_C))), draw.heating_K_per_min)
+        out.append((T_mid_C, cp))
     return out
 
 
