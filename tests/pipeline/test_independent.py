@@ -14,7 +14,7 @@ from tnmlib.cli import main
 from tnmlib.estimation.classical import scans_on_grid
 from tnmlib.physics.simulate import program_scans
 from tnmlib.pipeline.estimator import HEATING, RATES
-from tnmlib.pipeline.independent import (KINDS, METHODS, NETWORK, REFINED, VARIETY,
+from tnmlib.pipeline.independent import (KINDS, LOWEST_C, METHODS, NETWORK, REFINED, VARIETY,
                                          assess_independent, copy_program, copy_rows_C, draw_copy, draw_of,
                                          first_row_C, reference_copy, transition_ranges)
 from tnmlib.pipeline.results import STATUSES
@@ -67,8 +67,8 @@ def test_a_clean_copy_is_not_the_fits_model_at_the_truth(samples):
         assert 1e-6 < misfit < 5e-3
 
 
-@settings(max_examples=25, deadline=None)
-@given(sample=st.integers(0, 10_000), first=st.floats(-100.0, 300.0), length=st.floats(0.5, 400.0),
+@settings(max_examples=40, deadline=None)
+@given(sample=st.integers(0, 10_000), first=st.floats(-250.0, 300.0), length=st.floats(0.5, 400.0),
        kind=st.sampled_from(KINDS))
 def test_draws_stay_in_their_stated_ranges(sample, first, length, kind):
     draw = draw_copy(SEED, sample, (first, first + length), kind)
@@ -76,10 +76,12 @@ def test_draws_stay_in_their_stated_ranges(sample, first, length, kind):
     # span, rows and start-up belong to the sample, the instrument to the kind
     for name in ("T_low_C", "T_high_C", "row_spacing_K", "startup_tau_min", "cut_min", "hold_low_min"):
         assert getattr(draw, name) == getattr(other, name)
-    assert first - 0.6 * length - 20.0 < draw.T_low_C < first - 0.1 * length
+    assert max(first - 0.6 * length - 20.0, LOWEST_C) <= draw.T_low_C
+    assert draw.T_low_C < first - 0.1 * length or draw.T_low_C == LOWEST_C  # 5 K: the coldest a cycle goes
     assert first + length <= draw.T_high_C <= first + 1.3 * length + 1e-9
     assert VARIETY.row_spacing_K[0] <= draw.row_spacing_K <= VARIETY.row_spacing_K[1]
     assert first_row_C(draw) < first
+    program, _ = copy_program(draw)  # a valid program: every target above absolute zero
     rows = copy_rows_C(draw)
     assert rows.size <= 2 * VARIETY.max_rows and np.all(np.diff(rows) > 0) and rows[-1] <= draw.T_high_C
     if kind == "clean":

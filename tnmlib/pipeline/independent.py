@@ -50,6 +50,7 @@ from ..analysis import metrics
 from ..errors import TNMInputError
 from ..estimation.network import NetworkEstimator, default_network_path, fit_scans
 from ..fingerprint import source_hash
+from ..physics.constants import ZERO_CELSIUS_K
 from ..physics.instrument import instrument_lag, recorded_residue, uneven_rows
 from ..physics.program import Hold, Program, Ramp
 from ..physics.simulate import program_reference_scans
@@ -71,6 +72,8 @@ VARIETY = MEASUREMENT_VARIETY
 #: The reference's grid step: this fraction of the transition range, at most REFERENCE_STEP_MAX_K;
 #: REFERENCE_SUBSTEPS jumps per step (the fine pass halves them).
 REFERENCE_STEP_FRACTION, REFERENCE_STEP_MAX_K, REFERENCE_SUBSTEPS = 1 / 2000, 0.05, 10
+#: The coldest a cycle goes (°C): 5 K.
+LOWEST_C = 5.0 - ZERO_CELSIUS_K
 #: Start-up: pieces of the rate's build-up (each STARTUP_PIECE_TAU time constants long) before
 #: the steady ramp.
 STARTUP_PIECES, STARTUP_PIECE_TAU = 8, 0.5
@@ -121,7 +124,9 @@ def draw_copy(seed: int, sample: int, transition_C: tuple[float, float], kind: s
     tau = rng.uniform(*v.startup_tau_min)
     cut = max(rng.uniform(*v.cut_min), STARTUP_PIECES * STARTUP_PIECE_TAU * tau)  # rows after the start-up
     startup_K = HEATING * (cut - tau * (1.0 - math.exp(-cut / tau)))  # sample heating before the first row
-    T_low = first - rng.uniform(*v.below_transition) * length - startup_K
+    # a glass former of the paper's lowest corner (transitions near −245 °C) is cooled to at most
+    # 5 K above absolute zero
+    T_low = max(first - rng.uniform(*v.below_transition) * length - startup_K, LOWEST_C)
     T_high = last + rng.uniform(*v.above_transition) * length
     spacing = math.exp(rng.uniform(*np.log(v.row_spacing_K)))
     hold = rng.uniform(*v.hold_min)
