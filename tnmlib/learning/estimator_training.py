@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import TNMInputError
 from ..estimation.network import NetworkEstimator, network_inputs, targets_from_params
 from ..physics.instrument import instrument_lag, recorded_residue, uneven_rows
-from ..physics.transition import TransitionScans
+from ..physics.transition import TRANSITION_MARGIN, TransitionScans
 from ..study.design import MeasurementVariety
 
 #: Hidden layer widths of the default network.
@@ -63,12 +63,12 @@ def training_rows(scans: TransitionScans, params: np.ndarray, cooling_rates_K_pe
 def measured_copy(T_C: np.ndarray, cp: np.ndarray, variety: MeasurementVariety, heating_rate_K_per_min: float, *,
                   instrument: bool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One sample's scans (n_rates, n_T) on the estimator's recipe grid ``T_C`` (°C: the
-    transition range widened by 0.15 of it each side) read as a DSC records them, with the
+    transition range widened by TRANSITION_MARGIN of it each side) read as a DSC records them, with the
     ``variety`` of the independent assessment: the span cut to the variety's (within the
     recipe's), uneven rows, and with ``instrument`` a baseline tilt and a start-up residue (the
     lag and noise are the caller's).  Returns (rows °C, scans at the rows)."""
-    length = (T_C[-1] - T_C[0]) / 1.3
-    first, last = T_C[0] + 0.15 * length, T_C[-1] - 0.15 * length
+    length = (T_C[-1] - T_C[0]) / (1.0 + 2.0 * TRANSITION_MARGIN)
+    first, last = T_C[0] + TRANSITION_MARGIN * length, T_C[-1] - TRANSITION_MARGIN * length
     T_first = max(T_C[0], first - rng.uniform(*variety.below_transition) * length)
     T_last = min(T_C[-1], last + rng.uniform(*variety.above_transition) * length)
     spacing = float(np.exp(rng.uniform(*np.log(variety.row_spacing_K))))

@@ -56,9 +56,14 @@ def transition_range_C(cp: np.ndarray, T_C: np.ndarray, threshold: float = TRANS
     return float(T_C[max(moving[0] - 1, 0)]), float(T_C[min(moving[-1] + 1, T_C.size - 1)])
 
 
+#: The grid of :func:`simulate_transition_scans` is the transition range widened by this share of
+#: its length on each side.
+TRANSITION_MARGIN = 0.15
+
+
 def simulate_transition_scans(params, *, cooling_rates: Sequence[float] = PAPER_COOLING_RATES_K_PER_MIN,
                               heating_rate: float = PAPER_HEATING_RATE_K_PER_MIN, n_points: int = 512,
-                              margin: float = 0.15) -> TransitionScans:
+                              margin: float = TRANSITION_MARGIN) -> TransitionScans:
     """Cp^N of the CHR heating scans of each parameter set (n, 4) of (dh J/mol, ln A, x, β) on a
     grid of ``n_points`` spanning its transition (:func:`transition_range_C` on a fine search
     grid over the simulator's cycle window), widened by ``margin`` of its length on each side.

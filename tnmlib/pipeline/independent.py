@@ -54,7 +54,7 @@ from ..physics.constants import ZERO_CELSIUS_K
 from ..physics.instrument import instrument_lag, recorded_residue, uneven_rows
 from ..physics.program import Hold, Program, Ramp
 from ..physics.simulate import program_reference_scans
-from ..physics.transition import simulate_transition_scans
+from ..physics.transition import TRANSITION_MARGIN, simulate_transition_scans
 from ..study.design import CP_MAX_LIMIT, ESTIMATOR, MEASUREMENT_VARIETY
 from ..study.parameters import PARAMETER_NAMES
 from ..study.statespace import draw_whole_space
@@ -79,9 +79,6 @@ LOWEST_C = 5.0 - ZERO_CELSIUS_K
 STARTUP_PIECES, STARTUP_PIECE_TAU = 8, 0.5
 #: Points of the fast simulation that finds each sample's transition range (and its Cp_max).
 RANGE_POINTS = 256
-#: The recipe grid of simulate_transition_scans is the transition range widened by this margin
-#: of its length on each side.
-RECIPE_MARGIN = 0.15
 
 
 @dataclass(frozen=True)
@@ -201,9 +198,9 @@ def transition_ranges(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     more than 1e-3 from glass and liquid, by the fast simulator) and Cp_max (n,)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scans = simulate_transition_scans(params, n_points=RANGE_POINTS, margin=RECIPE_MARGIN)
-    length = scans.step_K * (RANGE_POINTS - 1) / (1.0 + 2.0 * RECIPE_MARGIN)
-    first = scans.t_start_C + RECIPE_MARGIN * length
+        scans = simulate_transition_scans(params, n_points=RANGE_POINTS, margin=TRANSITION_MARGIN)
+    length = scans.step_K * (RANGE_POINTS - 1) / (1.0 + 2.0 * TRANSITION_MARGIN)
+    first = scans.t_start_C + TRANSITION_MARGIN * length
     return np.column_stack([first, first + length]), scans.cp_max
 
 
