@@ -164,6 +164,8 @@ def test_shares_count_failures_as_misses_and_give_wilson_intervals():
     assert row["lower (%)"] < 50 < row["upper (%)"]
     fixed = shares.loc[("clean", NETWORK, "x: AE < 0.02 fixed by refinement")]
     assert (fixed["hits"], fixed["trials"]) == (1, 4)
+    lost = shares.loc[("clean", NETWORK, "x: AE < 0.02 lost by refinement")]
+    assert (lost["hits"], lost["trials"]) == (1, 4)  # the failed fit of a sample the start read well
     assert shares.loc[("clean", REFINED, "failures"), "hits"] == 1
     assert shares.loc[("clean", REFINED, "x within 2 stderr"), "hits"] == 2
     assert ("clean", NETWORK, "x within 2 stderr") not in shares.index  # no standard errors

@@ -340,7 +340,8 @@ def independent_shares(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
     study's thresholds (a failure is a miss); for estimators with standard errors, "<parameter>
     within z stderr" (coverage: a failure, a fit on a bound and a parameter not determined are
     misses); and for the network alone, "<threshold> fixed by refinement" (its miss that the
-    refined estimate turns into a hit; trials: all samples) — how often the start needs the fit."""
+    refined estimate turns into a hit; trials: all samples) — how often the start needs the fit —
+    and "<threshold> lost by refinement" (its hit that the refined estimate misses)."""
     import pandas as pd
 
     kept = ds["kept"].values.astype(bool)
@@ -388,6 +389,7 @@ def independent_shares(ds: xr.Dataset, z: float = 2.0) -> "pandas.DataFrame":
                     refined_hit = np.zeros(ran_r.size, bool)
                     refined_hit[ran_r] = hit_r
                     add(str(kind), start, f"{t.label} fixed by refinement", (~start_hit & refined_hit)[both])
+                    add(str(kind), start, f"{t.label} lost by refinement", (start_hit & ~refined_hit)[both])
     return pd.DataFrame(rows).set_index(["kind", "estimator", "measure"])
 
 
