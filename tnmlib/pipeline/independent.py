@@ -108,6 +108,12 @@ class CopyDraw:
         return min(REFERENCE_STEP_MAX_K, REFERENCE_STEP_FRACTION * self.range_K)
 
 
+def startup_heating_K(t_min: float, tau_min: float) -> float:
+    """How far (K) the sample has heated ``t_min`` minutes into a heating whose rate builds up as
+    q·(1 − exp(−t/τ)): q·(t − τ(1 − exp(−t/τ)))."""
+    return HEATING * (t_min - tau_min * (1.0 - math.exp(-t_min / tau_min)))
+
+
 def draw_copy(seed: int, sample: int, transition_C: tuple[float, float], kind: str) -> CopyDraw:
     """The measurement of test sample ``sample`` of draw ``seed`` whose transition spans
     ``transition_C`` (°C): span, rows and start-up are drawn per sample (the same for both
@@ -120,7 +126,7 @@ def draw_copy(seed: int, sample: int, transition_C: tuple[float, float], kind: s
     rng = np.random.default_rng([seed, sample])
     tau = rng.uniform(*v.startup_tau_min)
     cut = max(rng.uniform(*v.cut_min), STARTUP_PIECES * STARTUP_PIECE_TAU * tau)  # rows after the start-up
-    startup_K = HEATING * (cut - tau * (1.0 - math.exp(-cut / tau)))  # sample heating before the first row
+    startup_K = startup_heating_K(cut, tau)  # sample heating before the first row
     # a glass former of the paper's lowest corner (transitions near −245 °C) is cooled to at most
     # 5 K above absolute zero
     T_low = max(first - rng.uniform(*v.below_transition) * length - startup_K, LOWEST_C)
@@ -149,7 +155,7 @@ def copy_program(draw: CopyDraw) -> tuple[Program, list[int]]:
         for k in range(STARTUP_PIECES):
             t0, t1 = k * STARTUP_PIECE_TAU * tau, (k + 1) * STARTUP_PIECE_TAU * tau
             # the sample's temperature at the piece's ends on the path q·(t − τ(1 − e^(−t/τ)))
-            T1 = draw.T_low_C + HEATING * (t1 - tau * (1.0 - math.exp(-t1 / tau)))
+            T1 = draw.T_low_C + startup_heating_K(t1, tau)
             segments.append(Ramp(T1, (T1 - T) / (t1 - t0)))
             T = T1
         steady.append(len(segments))
@@ -159,8 +165,7 @@ def copy_program(draw: CopyDraw) -> tuple[Program, list[int]]:
 
 def first_row_C(draw: CopyDraw) -> float:
     """Where the recorded scan starts (°C): the sample's temperature cut_min into the heating."""
-    t, tau = draw.cut_min, draw.startup_tau_min
-    return draw.T_low_C + HEATING * (t - tau * (1.0 - math.exp(-t / tau)))
+    return draw.T_low_C + startup_heating_K(draw.cut_min, draw.startup_tau_min)
 
 
 def copy_rows_C(draw: CopyDraw) -> np.ndarray:
