@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -24,73 +25,151 @@ def _timed(fn, repeat: int = 1) -> float:
     return best
 
 
-def bench_simulate(n_batch: int = 400, n_accuracy: int = 40, seed: int = 0) -> dict:
-    """ms per sample of the fast simulator (batched, all cores) and of the exact direct sum, on the
-    paper's program: six CHR cycles, grid -250..1600 °C at 0.1 K, a Se-like glass with random
-    off-grid (x, beta); a new beta's Prony series; the worst error of a slice of the batch against
-    the continuous limit (Richardson-extrapolated staircase)."""
-    from .physics.prony import interpolated_series
-    from .physics.simulate import simulate_chr_reference
+#: The commit the comparisons measure as "before" by default: the simulator, dataset writer and
+#: fit as they stood before the speed work (issue 24).
+BEFORE_COMMIT = "7f119e7"
+#: Bands of the tallest peak of a sample's six scans, for the simulator's cost.
+CP_MAX_BANDS = ((0.0, 3.0), (3.0, 6.0), (6.0, 20.0), (20.0, np.inf))
+
+
+def _random_samples(n: int, seed: int) -> np.ndarray:
+    """(n, 4) Se-like glasses (Δh*, ln A of Se) with x and β drawn uniformly in [0.2, 1]: off the
+    0.02 grid, so every β is new; a few percent of them peak above Cp^N = 20."""
+    rng = np.random.default_rng(seed)
+    xb = rng.uniform(0.2, 1.0, size=(n, 2))
+    return np.column_stack([np.full(n, SE[0]), np.full(n, SE[1]), xb])
+
+
+def measure_simulate(n_batch: int = 400, n_accuracy: int = 20, n_direct: int = 4, seed: int = 0) -> dict:
+    """The simulator's cost on the paper's program (six CHR cycles, -250..1600 °C at 0.1 K) for
+    ``n_batch`` random samples (:func:`_random_samples`): ms per sample per core batched on all
+    threads and, on one thread, per band of Cp_max; the direct O(N²) sum on ``n_direct`` of the
+    same samples (one thread, each in its own cycle window) for the ratio; the worst |ΔCp^N|
+    against the continuous limit (the extrapolated staircase) on ``n_accuracy`` of them.  Only the
+    public simulator API is used, so the same code measures an older tree (``--before``)."""
+    from .physics.simulate import simulate_chr_details, simulate_chr_reference
 
     threads = numba.get_num_threads()
-    rng = np.random.default_rng(seed)
-    xb = rng.uniform(0.2, 1.0, size=(n_batch, 2))  # off the 0.02 grid: every beta is new
-    batch = np.column_stack([np.full(n_batch, SE[0]), np.full(n_batch, SE[1]), xb])
-    se = np.array([SE])
+    batch = _random_samples(n_batch, seed)
+    n_accuracy, n_direct = min(n_accuracy, n_batch), min(n_direct, n_batch)
+    figures = {"threads": threads, "samples": n_batch}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        simulate_chr_details(np.array([SE, (SE[0], SE[1], 0.31, 0.47)]))  # compile
-        fast_batch_s = _timed(lambda: simulate_chr_details(batch), repeat=2)
+        simulate_chr_details(batch[:2])  # compile
+        # the first touch of a fresh process's memory (this machine: ~2 ms per sample's 0.9 MB of
+        # output) is not the simulator's: touch as much once, and take the best of repeats
+        np.ones((2 * n_batch, 6, 18501)).sum()
+        batch_s = _timed(lambda: simulate_chr_details(batch), repeat=3)
         result = simulate_chr_details(batch)
-        betas = rng.uniform(0.1, 1.0, 2000)
-        new_beta_s = _timed(lambda: [interpolated_series(float(b)) for b in betas]) / betas.size
+        cp_max = result.cp.max(axis=(1, 2))
+        figures["ms_per_sample_per_core"] = 1e3 * batch_s * threads / n_batch
         numba.set_num_threads(1)
         try:
-            fast_one_s = _timed(lambda: simulate_chr_details(se), repeat=20)
-            window = simulate_chr_details(se).window_C[0]
-            simulate_chr_details(se, step=1.0, method="exact", cycle_min=window[0], cycle_max=window[1])
-            exact_one_s = _timed(lambda: simulate_chr_details(se, method="exact", cycle_min=window[0],
-                                                              cycle_max=window[1]), repeat=2)
+            one_thread_s = 0.0
+            for low, high in CP_MAX_BANDS:
+                members = batch[(cp_max > low) & (cp_max <= high)]
+                seconds = _timed(lambda: simulate_chr_details(members), repeat=3) if len(members) else 0.0
+                one_thread_s += seconds
+                figures[f"band {low:g}-{high:g}"] = {"samples": int(len(members)), "seconds": seconds,
+                                                     "ms_per_sample": 1e3 * seconds / max(len(members), 1)}
+            figures["one_thread_ms_per_sample"] = 1e3 * one_thread_s / n_batch
+            if n_direct:
+                picks = np.linspace(0, n_batch - 1, n_direct).round().astype(int)
+                fast_s = direct_s = 0.0
+                for k in picks:
+                    lo, hi = result.window_C[k]
+                    kwargs = dict(cycle_min=lo, cycle_max=hi)
+                    fast_s += _timed(lambda: simulate_chr_details(batch[k:k + 1]), repeat=3)
+                    simulate_chr_details(batch[k:k + 1], step=1.0, method="exact", **kwargs)  # compile
+                    direct_s += _timed(lambda: simulate_chr_details(batch[k:k + 1], method="exact", **kwargs))
+                figures["direct_ms_per_sample"] = 1e3 * direct_s / n_direct
+                figures["fast_same_samples_ms"] = 1e3 * fast_s / n_direct
         finally:
             numba.set_num_threads(threads)
-        check = slice(0, n_batch, max(1, n_batch // n_accuracy))
-        # 400 jumps per transition width: at 100 the reference itself misses tall peaks by 1e-3
-        reference, _ = simulate_chr_reference(batch[check], result.window_C[check],
-                                              peaks=result.cp[check].max(axis=(1, 2)), jumps_per_width=400.0)
-    errors = np.abs(result.cp[check] - reference).max(axis=(1, 2))
-    worst = int(errors.argmax())
-    per_sample_ms = 1e3 * fast_batch_s / n_batch
-    figures = {
-        "threads": threads, "batch_size": n_batch,
-        "fast_batch_ms_per_sample": per_sample_ms,
-        "fast_batch_ms_per_sample_per_core": per_sample_ms * threads,
-        "fast_se_ms": 1e3 * fast_one_s, "exact_se_ms": 1e3 * exact_one_s,
-        "ratio_exact_over_fast_se": exact_one_s / fast_one_s,
-        "ratio_exact_over_fast_batch_per_core": 1e3 * exact_one_s / (per_sample_ms * threads),
-        "new_beta_ms": 1e3 * new_beta_s, "worst_error": float(errors.max()),
-        "worst_error_params": batch[check][worst].tolist(), "accuracy_samples": int(errors.size),
-        "se_window_C": tuple(float(w) for w in window),
-    }
-    print("Simulator benchmark: paper program (6 CHR cycles, -250..1600 °C grid, 0.1 K steps)")
-    print(f"  numba threads                        {threads}")
-    print(f"  fast, batched ({n_batch} Se-like, random off-grid x, beta)  {per_sample_ms:8.3f} ms/sample   "
-          f"{per_sample_ms * threads:8.3f} ms/sample/core")
-    print(f"  fast, one sample (Se, 1 thread)      {1e3 * fast_one_s:8.3f} ms")
-    print(f"  exact direct sum (Se, 1 thread)      {1e3 * exact_one_s:8.1f} ms")
-    print(f"  ratio exact / fast (same sample)     {exact_one_s / fast_one_s:8.0f} x")
-    print(f"  ratio exact / fast batched per core  {figures['ratio_exact_over_fast_batch_per_core']:8.0f} x")
-    print(f"  Prony series of a new beta           {1e3 * new_beta_s:8.4f} ms")
-    print(f"  worst |dCp^N| against the continuous limit, {errors.size} of the batch: {errors.max():.1e} "
-          f"at (dh, ln A, x, beta) = ({batch[check][worst][0] / 1e3:g} kJ/mol, {batch[check][worst][1]:g}, "
-          f"{batch[check][worst][2]:.3f}, {batch[check][worst][3]:.3f})")
-    print(f"  Se cycle window                      {window[0]:.1f} .. {window[1]:.1f} °C")
+        if n_accuracy:
+            check = np.linspace(0, n_batch - 1, n_accuracy).round().astype(int)
+            # 400 jumps per transition width: at 100 the reference itself misses tall peaks by 1e-3
+            reference, _ = simulate_chr_reference(batch[check], result.window_C[check], peaks=cp_max[check],
+                                                  jumps_per_width=400.0)
+            errors = np.abs(result.cp[check] - reference).max(axis=(1, 2))
+            figures["worst_error"] = float(errors.max())
+            figures["median_error"] = float(np.median(errors))
+            figures["accuracy_samples"] = int(n_accuracy)
     return figures
 
 
-def bench_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict:
+def print_simulate(after: dict, before: dict | None = None, label: str = BEFORE_COMMIT) -> None:
+    """The simulator's figures, before and after side by side (ratios: before / after)."""
+    rows = [("ms per sample per core, batched on {} threads".format(after["threads"]), "ms_per_sample_per_core",
+             "{:.2f}", "cost"),
+            ("ms per sample, one thread (sum of the bands)", "one_thread_ms_per_sample", "{:.2f}", "cost")]
+    for low, high in CP_MAX_BANDS:
+        key = f"band {low:g}-{high:g}"
+        band = after[key]
+        rows.append((f"  Cp_max {low:g}-{high:g} ({band['samples']} samples), ms per sample",
+                     (key, "ms_per_sample"), "{:.2f}", "cost"))
+        rows.append((f"  Cp_max {low:g}-{high:g}, share of the one-thread time", (key, "share"), "{:.0%}", None))
+    for figures in (after, before):
+        if figures:
+            total = sum(figures[f"band {lo:g}-{hi:g}"]["seconds"] for lo, hi in CP_MAX_BANDS)
+            for low, high in CP_MAX_BANDS:
+                band = figures[f"band {low:g}-{high:g}"]
+                band["share"] = band["seconds"] / total if total else 0.0
+    direct = (before or {}).get("direct_ms_per_sample") or after.get("direct_ms_per_sample")
+    for figures in (after, before):
+        if figures and direct:
+            figures["ratio_direct_batched_per_core"] = direct / figures["ms_per_sample_per_core"]
+            if "fast_same_samples_ms" in figures:
+                figures["ratio_direct_same_samples"] = figures.get("direct_ms_per_sample", direct) / \
+                    figures["fast_same_samples_ms"]
+    rows += [("direct sum (Eq. 4, O(N²)), ms per sample, one thread", "direct_ms_per_sample", "{:.0f}", None),
+             ("fast on the same samples, ms per sample, one thread", "fast_same_samples_ms", "{:.2f}", "cost"),
+             ("ratio direct / fast, same samples", "ratio_direct_same_samples", "{:.0f}x", None),
+             ("ratio direct / fast batched per core", "ratio_direct_batched_per_core", "{:.0f}x", None),
+             ("worst |ΔCp^N| against the continuous limit", "worst_error", "{:.1e}", None),
+             ("median |ΔCp^N| against the continuous limit", "median_error", "{:.1e}", None)]
+    print(f"Simulator: paper program (6 CHR cycles, -250..1600 °C, 0.1 K), {after['samples']} Se-like samples "
+          f"with random x, β in [0.2, 1]; accuracy on {after.get('accuracy_samples', 0)} of them")
+    _print_rows(rows, after, before, label)
+
+
+def _value(figures: dict | None, key):
+    if not figures:
+        return None
+    if isinstance(key, tuple):
+        figures = figures.get(key[0]) or {}
+        key = key[1]
+    return figures.get(key)
+
+
+def _print_rows(rows, after: dict, before: dict | None, label: str) -> None:
+    """Rows of (label, key, format, kind): after, and before with the speed-up when given (kind
+    "cost": before / after; "rate": after / before; None: no ratio)."""
+    print(f"  {'':62s} {'before (' + label + ')' if before else '':>18s} {'after':>10s} {'speed-up' if before else '':>9s}")
+    for text, key, fmt, kind in rows:
+        now, then = _value(after, key), _value(before, key)
+        shown_now = fmt.format(now) if now is not None else "—"
+        shown_then = (fmt.format(then) if then is not None else "—") if before else ""
+        ratio = ""
+        if before and now and then and kind:
+            ratio = f"{then / now:.2f}x" if kind == "cost" else f"{now / then:.2f}x"
+        print(f"  {text:62s} {shown_then:>18s} {shown_now:>10s} {ratio:>9s}")
+
+
+def bench_simulate(n_batch: int = 400, before: str | None = BEFORE_COMMIT) -> dict:
+    """Measure the simulator here and (``before``: a git commit) in that commit's tree; print both."""
+    then = _measure_before("simulate", before, ["--batch", str(n_batch)]) if before else None
+    now = measure_simulate(n_batch, n_direct=0 if then else 4)
+    if then and "direct_ms_per_sample" in then:
+        now["direct_ms_per_sample_measured_before"] = True
+    print_simulate(now, then, before or "")
+    return {"after": now, "before": then}
+
+
+def measure_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict:
     """samples/s of ``tnm dataset`` (everything included: worker start, simulation, compression,
-    assembly) at the paper grid (a slice of subset C) on local worker processes and on a dask
-    LocalCluster, and for the quick profile's subset C; bytes per sample on disk."""
+    assembly) for a slice of subset C at the paper grid (0.1 K; samples spread evenly over the
+    subset) and for the quick profile's subset C, on local worker processes; bytes per sample."""
     import os
     import tempfile
     from pathlib import Path
@@ -101,37 +180,44 @@ def bench_dataset(paper_samples: int = 5000, workers: int | None = None) -> dict
     from .study.profile import load_profile
 
     workers = workers or os.cpu_count() or 1
-    figures = {}
-    print(f"Dataset benchmark: tnm dataset on {workers} workers, subset C")
+    figures = {"workers": workers}
     with tempfile.TemporaryDirectory(dir=".") as tmp:
-        for label, profile, limit, executor in (("paper grid (0.1 K), local processes", "paper", paper_samples, "local"),
-                                                ("paper grid (0.1 K), dask LocalCluster", "paper", paper_samples, "dask"),
-                                                ("quick profile (1 K), local processes", "quick", None, "local")):
-            path = Path(tmp) / f"C-{profile}-{executor}.h5"
+        # a tree's first run compiles its kernels (numba's cache): not part of any rate
+        build_dataset("C", "smoke", Path(tmp) / "warm-up.h5", workers=workers, progress=False, limit=2 * workers)
+        for key, profile, limit in (("paper", "paper", paper_samples), ("quick", "quick", None)):
+            path = Path(tmp) / f"C-{profile}.h5"
             start = time.perf_counter()
-            if executor == "dask":
-                from dask.distributed import LocalCluster
-
-                with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cluster:
-                    build_dataset("C", profile, path, scheduler=cluster.scheduler_address, progress=False,
-                                  limit=limit)
-            else:
-                build_dataset("C", profile, path, workers=workers, progress=False, limit=limit)
+            build_dataset("C", profile, path, workers=workers, progress=False, limit=limit)
             seconds = time.perf_counter() - start
             with h5py.File(path, "r") as f:
                 n, rates, n_T = f["cp"].shape
             size = path.stat().st_size
-            raw = n * rates * n_T * 4
-            figures[f"{profile}-{executor}"] = {"samples": n, "seconds": seconds, "samples_per_s": n / seconds,
-                                                "bytes_per_sample": size / n, "compression": raw / size}
-            print(f"  {label:38s} {n:6d} samples in {seconds:6.1f} s = {n / seconds:7.0f} samples/s; "
-                  f"{size / n:7.0f} bytes/sample ({raw / size:4.0f}x smaller than float32)")
-        paper = load_profile("paper")
-        rate = figures["paper-local"]["samples_per_s"]
-        print(f"  a paper subset ({paper.sizes['C']} samples) at the local rate: {paper.sizes['C'] / rate / 60:.1f} min, "
-              f"{paper.sizes['C'] * figures['paper-local']['bytes_per_sample'] / 1e9:.2f} GB")
+            figures[key] = {"samples": n, "seconds": seconds, "samples_per_s": n / seconds,
+                            "bytes_per_sample": size / n, "compression": n * rates * n_T * 4 / size}
+    figures["paper_subset_C_samples"] = load_profile("paper").sizes["C"]
     return figures
+
+
+def bench_dataset(paper_samples: int = 5000, workers: int | None = None, before: str | None = BEFORE_COMMIT) -> dict:
+    """Measure ``tnm dataset`` here and in ``before``'s tree; print both side by side."""
+    args = ["--paper-samples", str(paper_samples)] + (["--workers", str(workers)] if workers else [])
+    then = _measure_before("dataset", before, args) if before else None
+    now = measure_dataset(paper_samples, workers)
+    for figures in (now, then):
+        if figures:
+            figures["paper"]["subset_minutes"] = figures["paper_subset_C_samples"] / figures["paper"]["samples_per_s"] / 60
+    print(f"Datasets: tnm dataset, subset C, {now['workers']} local worker processes (all included)")
+    rows = [(f"paper grid (0.1 K), {now['paper']['samples']} samples: samples/s", ("paper", "samples_per_s"), "{:.0f}",
+             "rate"),
+            ("  bytes per sample on disk", ("paper", "bytes_per_sample"), "{:.0f}", None),
+            ("  smaller than float32 by", ("paper", "compression"), "{:.0f}x", None),
+            (f"  a whole paper subset C ({now['paper_subset_C_samples']:,} samples), minutes",
+             ("paper", "subset_minutes"), "{:.1f}", "cost"),
+            (f"quick profile (1 K), {now['quick']['samples']} samples: samples/s", ("quick", "samples_per_s"), "{:.0f}",
+             "rate"),
+            ("  bytes per sample on disk", ("quick", "bytes_per_sample"), "{:.0f}", None)]
+    _print_rows(rows, now, then, before or "")
+    return {"after": now, "before": then}
 
 
 def _throughput(n_T: int, step: float, batch: int = 128, batches: int = 3) -> tuple[float, float]:
@@ -252,12 +338,13 @@ def _fit_one(job) -> tuple:
         float(fit.extra.get("lag_s", np.nan))
 
 
-def bench_fit(n_samples: int = 100, seed: int = 21, workers: int | None = None) -> dict:
+def measure_fit(n_samples: int = 100, seed: int = 21, workers: int | None = None) -> dict:
     """Seconds per ``fit_scans`` (network start + least squares, one core each) on whole-space
     samples with 1 % noise, and with 1 % noise and a 3 s lag (fitted); and the share of samples
     whose truth lies within ±2 standard errors, every fit counted (a failure, a fit that ends on
     a bound or a parameter reported as not determined is a miss), with 95 % Wilson intervals.
-    The samples are the same simulator's (no independent check: see tnm check-exports)."""
+    The samples are the same simulator's (no independent check: see tnm assess-independent).
+    Returns {copy label: figures}."""
     import os
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -276,12 +363,12 @@ def bench_fit(n_samples: int = 100, seed: int = 21, workers: int | None = None) 
         scans = simulate_in_workers(true, ESTIMATOR.points_per_scan, workers)
     kept = np.nonzero(metrics.keep_mask(scans.cp_max))[0]
     figures = {}
-    print(f"Fit benchmark: fit_scans (network start, least squares) on {kept.size} kept of {n_samples} "
-          f"whole-space samples (seed {seed}), {workers} worker processes, CPU seconds per fit")
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         for copy in WHOLESPACE_COPIES[1:]:
             jobs = [(scans.T_C(k), distort(scans.cp[k], copy, scans.step_K[k], HEATING, seed=(seed, k)).astype(float),
                      copy.lag_s > 0) for k in kept]
+            # each worker's first fit loads (or compiles) the kernels: not part of a fit's seconds
+            list(pool.map(_fit_one, jobs[:workers] * 2))
             start = time.perf_counter()
             results = list(pool.map(_fit_one, jobs))
             wall = time.perf_counter() - start
@@ -296,29 +383,101 @@ def bench_fit(n_samples: int = 100, seed: int = 21, workers: int | None = None) 
                 low, high = metrics.wilson_interval(int(covered[:, k].sum()), kept.size)
                 shares[parameter.name] = (float(covered[:, k].mean()), low, high)
             counts = {str(s): int((status == s).sum()) for s in sorted(set(status))}
-            figures[copy.label] = {"samples": int(kept.size), "statuses": counts, "median_s": float(np.median(seconds)),
-                                   "p90_s": float(np.percentile(seconds, 90)), "wall_s": wall, "coverage_2se": shares}
-            print(f"  {copy.label:18s} median {np.median(seconds):.2f} s, 90th percentile "
-                  f"{np.percentile(seconds, 90):.2f} s per fit; statuses {counts}")
-            print("  " + " " * 18 + " ±2 se covers the truth: " + ", ".join(
-                f"{p.label} {100 * v[0]:.1f} % [{100 * v[1]:.0f}, {100 * v[2]:.0f}]"
-                for p, v in zip(PARAMETERS, shares.values())))
+            row = {"samples": int(kept.size), "drawn": int(n_samples), "seed": int(seed), "workers": int(workers),
+                   "statuses": counts, "ok": counts.get("ok", 0), "median_s": float(np.median(seconds)),
+                   "p90_s": float(np.percentile(seconds, 90)), "wall_s": wall, "coverage_2se": shares,
+                   "labels": {p.name: p.label for p in PARAMETERS}}
             if copy.lag_s > 0:
                 lags = np.array([r[4] for r in results])
-                within = float(np.mean(np.abs(lags - copy.lag_s) <= 1.0))
-                figures[copy.label]["lag_within_1_s"] = within
-                print(f"  {'':18s} fitted lag within 1 s of the true {copy.lag_s:g} s: {100 * within:.0f} %")
+                row["lag_s"] = float(copy.lag_s)
+                row["lag_within_1_s"] = float(np.mean(np.abs(lags - copy.lag_s) <= 1.0))
+            figures[copy.label] = row
     return figures
+
+
+def print_fit(after: dict, before: dict | None = None, label: str = BEFORE_COMMIT) -> None:
+    """The fit's figures per copy, before and after side by side."""
+    first = next(iter(after.values()))
+    print(f"Fits: fit_scans (network start, least squares) on {first['samples']} kept of {first['drawn']} "
+          f"whole-space samples (seed {first['seed']}), {first['workers']} worker processes, CPU seconds per fit")
+    for copy, row in after.items():
+        rows = [(f"{copy}: median s per fit", (copy, "median_s"), "{:.2f}", "cost"),
+                ("  90th percentile s per fit", (copy, "p90_s"), "{:.2f}", "cost"),
+                ("  fits ok", (copy, "ok"), "{:d}", None)]
+        for name, share in row["coverage_2se"].items():
+            for figures in (after, before):
+                if figures and copy in figures:
+                    figures[copy][f"covers_{name}"] = 100 * figures[copy]["coverage_2se"][name][0]
+            rows.append((f"  ±2 se covers the truth, {row['labels'][name]}, %", (copy, f"covers_{name}"),
+                         "{:.1f}", None))
+        if "lag_within_1_s" in row:
+            for figures in (after, before):
+                if figures and copy in figures:
+                    figures[copy]["lag_within_pct"] = 100 * figures[copy]["lag_within_1_s"]
+            rows.append((f"  fitted lag within 1 s of the true {row['lag_s']:g} s, %", (copy, "lag_within_pct"),
+                         "{:.0f}", None))
+        _print_rows(rows, after, before, label)
+        print("  statuses: " + ", ".join(f"{k} {v}" for k, v in row["statuses"].items()) + "; Wilson 95 %: " + ", ".join(
+            f"{row['labels'][n]} [{100 * v[1]:.0f}, {100 * v[2]:.0f}]" for n, v in row["coverage_2se"].items()))
+
+
+def bench_fit(n_samples: int = 100, seed: int = 21, workers: int | None = None, before: str | None = None) -> dict:
+    """:func:`measure_fit` here (and in ``before``'s tree), printed; returns this tree's figures."""
+    args = ["--samples", str(n_samples), "--seed", str(seed)] + (["--workers", str(workers)] if workers else [])
+    then = _measure_before("fit", before, args) if before else None
+    now = measure_fit(n_samples, seed, workers)
+    print_fit(now, then, before or "")
+    return now
+
+
+def _measure_before(what: str, commit: str, args: list[str]) -> dict | None:
+    """The figures of ``python -m tnmlib.bench WHAT ARGS`` measured on the package as it was at git
+    ``commit`` (its tree, with this file's measuring code), in a fresh process; None (and a
+    line saying why) where that tree cannot be had."""
+    import json
+    import shutil
+    import subprocess
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="tnm-before-") as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit, "tnmlib"],
+                                 capture_output=True)
+        if archive.returncode != 0:
+            print(f"(no 'before' column: git could not give commit {commit!r}: "
+                  f"{archive.stderr.decode(errors='replace').strip().splitlines()[-1:]})")
+            return None
+        import io
+
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        shutil.copyfile(Path(__file__), Path(tmp) / "tnmlib" / "bench.py")
+        out = Path(tmp) / "figures.json"
+        env = dict(os.environ, PYTHONPATH=tmp)
+        print(f"measuring 'before' on the tree of {commit} (a fresh process: its kernels compile first) ...",
+              flush=True)
+        done = subprocess.run([sys.executable, "-m", "tnmlib.bench", what, *args, "--figures-to", str(out)],
+                              cwd=tmp, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            print(f"(no 'before' column: the run on {commit} failed: {tail[0]})")
+            return None
+        return json.loads(out.read_text())
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tnmlib.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
-    p = sub.add_parser("simulate", help="fast vs exact simulator, ms per sample")
-    p.add_argument("--batch", type=int, default=400, help="samples in the batched run (default 400)")
-    d = sub.add_parser("dataset", help="tnm dataset throughput and bytes per sample")
-    d.add_argument("--paper-samples", type=int, default=5000, help="samples of the paper-grid slice")
-    d.add_argument("--workers", type=int, default=None, help="local dask workers (default: all cores)")
+    compared = []
+    p = sub.add_parser("simulate", help="the simulator: ms per sample per core by Cp_max band, ratio to the direct sum")
+    p.add_argument("--batch", type=int, default=400, help="random samples (default 400)")
+    compared.append(p)
+    d = sub.add_parser("dataset", help="tnm dataset: samples/s and bytes per sample")
+    d.add_argument("--paper-samples", type=int, default=5000, help="samples of the paper-grid slice (default 5000)")
+    d.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    compared.append(d)
     m = sub.add_parser("model", help="MCNN training/inference samples/s and peak training memory")
     m.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (minutes)")
     b = sub.add_parser("baselines", help="classical estimators: seconds per sample (and their errors)")
@@ -327,17 +486,32 @@ def main(argv=None) -> int:
     f.add_argument("--samples", type=int, default=100, help="whole-space samples drawn (default 100)")
     f.add_argument("--seed", type=int, default=21, help="seed of the draw (default 21)")
     f.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 2)")
+    compared.append(f)
+    for c in compared:
+        c.add_argument("--before", default=BEFORE_COMMIT, metavar="COMMIT",
+                       help=f"git commit measured as 'before', side by side (default {BEFORE_COMMIT}, the tree "
+                            "before the speed work; 'none': this tree only)")
+        c.add_argument("--figures-to", default=None, metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.what in ("model", "baselines"):
+        bench_baselines(args.samples) if args.what == "baselines" else bench_model(memory=not args.no_memory)
+        return 0
+    if args.figures_to:  # the 'before' half of a comparison, run on another tree (see _measure_before)
+        import json
+
+        measure = {"simulate": lambda: measure_simulate(args.batch),
+                   "dataset": lambda: measure_dataset(args.paper_samples, args.workers),
+                   "fit": lambda: measure_fit(args.samples, args.seed, args.workers)}[args.what]
+        with open(args.figures_to, "w") as f:
+            json.dump(measure(), f, default=float)
+        return 0
+    before = None if str(args.before).lower() == "none" else args.before
     if args.what == "fit":
-        bench_fit(args.samples, args.seed, args.workers)
-    elif args.what == "baselines":
-        bench_baselines(args.samples)
-    elif args.what == "model":
-        bench_model(memory=not args.no_memory)
+        bench_fit(args.samples, args.seed, args.workers, before=before)
     elif args.what == "simulate":
-        bench_simulate(args.batch)
+        bench_simulate(args.batch, before=before)
     elif args.what == "dataset":
-        bench_dataset(args.paper_samples, args.workers)
+        bench_dataset(args.paper_samples, args.workers, before=before)
     return 0
 
 

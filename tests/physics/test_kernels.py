@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tnmlib import Hold, Program, Ramp
-from tnmlib.physics.kernels import exact_tf, fast_tf, pow2_table, prony_advance
+from tnmlib.physics.kernels import exact_tf, fast_tf, pow2_table, prony_advance, ramp_advance
 from tnmlib.physics.prony import prony_series
 from tnmlib.physics.constants import R_J_PER_MOL_K
 
@@ -70,3 +70,38 @@ def test_prony_advance_without_time_only_adds_the_jump():
     acc = prony_advance(modes, s.weights, s.chains, s.ln_tau_max,
                         pow2_table(s.weights.size, s.chains), 0.25, -np.inf)
     assert np.all(modes == 0.25) and acc == pytest.approx(0.25)
+
+
+def _ramp_modes_by_formula(modes, tau, dT, ln_delta, dL):
+    """One ramp step of every mode by its closed form, mode by mode with math.exp:
+    M <- M e^-a + dT (phi1(a) + dL (phi1/2 - (1 - (1 + a) e^-a)/a**2)), a = delta/tau."""
+    out = np.empty_like(modes)
+    for i, (m, t) in enumerate(zip(modes, tau)):
+        a = math.exp(ln_delta) / t
+        e = math.exp(-a)
+        p1 = -math.expm1(-a) / a if a > 1e-8 else 1.0 - a / 2
+        p2 = (1.0 - (1.0 + a) * e) / a ** 2 if a > 1e-3 else 0.5 - a / 3 + a * a / 8
+        out[i] = m * e + dT * (p1 + dL * (0.5 * p1 - p2))
+    return out
+
+
+@given(beta=st.floats(0.2, 1.0), ln_delta=st.floats(-60.0, 25.0), dT=st.floats(-1.0, 1.0),
+       dL=st.floats(-0.3, 0.3))
+def test_ramp_advance_matches_each_modes_closed_form(beta, ln_delta, dT, dL):
+    """Slow modes by series, chains by squaring, and modes that forget within the step by their
+    forcing alone, all against math.exp mode by mode; in place or into a second buffer alike."""
+    s = prony_series(beta)
+    pow2 = pow2_table(s.weights.size, s.chains)
+    modes = np.random.default_rng(2).normal(size=s.weights.size)
+    expected = _ramp_modes_by_formula(modes, s.tau, dT, ln_delta, dL)
+    out = np.empty_like(modes)
+    acc, acc1 = ramp_advance(modes, out, s.weights, s.chains, s.ln_tau_max, pow2, dT, ln_delta, dL)
+    scale = max(1.0, float(np.max(np.abs(modes))))
+    np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-12 * scale)
+    assert acc == pytest.approx(float(s.weights @ expected), rel=1e-9, abs=1e-12 * scale)
+    assert acc1 == pytest.approx(float(s.weights @ (expected * pow2)), rel=1e-9, abs=1e-12 * scale * pow2.max())
+    in_place = modes.copy()
+    # the same arithmetic, but LLVM vectorises a loop whose input and output may alias differently
+    assert ramp_advance(in_place, in_place, s.weights, s.chains, s.ln_tau_max, pow2, dT, ln_delta, dL) == \
+        pytest.approx((acc, acc1), rel=1e-14, abs=1e-13 * scale * pow2.max())
+    np.testing.assert_allclose(in_place, out, rtol=1e-14, atol=1e-15 * scale)

@@ -28,6 +28,8 @@ _LN_DELTA_MAX = 700.0
 #: Below this per-step decay a = delta/tau a mode is advanced by a Taylor series.
 _A_TAYLOR = 0.1
 _LN_A_TAYLOR = math.log(_A_TAYLOR)
+#: A mode decaying by e**-a with a above this per step forgets its past within the step.
+_LN_A_GONE = math.log(40.0)
 #: Decay factors smaller than this are flushed to zero: a mode so flushed would keep less
 #: than 1e-9 of the last jump (< 1e-10 K at 0.1 K steps), and that error does not accumulate.
 _E_FLUSH = 1e-9
@@ -167,7 +169,7 @@ def fast_tf(T_K, dT_K, dt_s, ln_A, dh_R_K, x, weights, chains, ln_tau_max):
 # ---- the continuous ramp --------------------------------------------------------------------
 
 @numba.njit(cache=True, fastmath=_FAST)
-def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
+def ramp_advance(modes, out, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
     """Advance every Prony mode over a linear ramp of dT (K) that takes reduced time e**ln_delta,
     during which ln tau changes by dL.
 
@@ -176,7 +178,8 @@ def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
     M_i <- M_i e^-a_i + dT (phi1(a_i) + dL g(a_i)),  phi1 = (1 - e^-a)/a,
     g = phi1/2 - (1 - (1 + a) e^-a)/a**2: exact for a constant tau (dL = 0), second order in the
     step otherwise.  Slow modes (a < 0.1) use Taylor series; faster ones get e^-a by squaring
-    along each of the ``chains`` chains, so one exp per chain.  Returns
+    along each of the ``chains`` chains, so one exp per chain; modes with a >= 40 keep nothing of
+    their past (e**-a < 5e-18) and take their forcing alone, without the chain.  Returns
     (sum_i w_i M_i = T - Tf in K, sum_i w_i M_i tau_max/tau_i).
     """
     n = weights.size
@@ -192,22 +195,24 @@ def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
             1.0 - a * (1.0 / 6.0) * (1.0 - a * (1.0 / 7.0))))))
         g = a * (1.0 / 12.0) * (1.0 - a * 0.5 * (1.0 - a * 0.3 * (1.0 - a * (2.0 / 9.0) * (1.0 - a * (5.0 / 28.0)))))
         m = modes[i] * e + dT * (p1 + dL * g)
-        modes[i] = m
+        out[i] = m
         acc += weights[i] * m
         acc1 += weights[i] * m * pow2_up[i]
-    for c in range(min(chains, n - first_fast)):
+    # modes with a >= A_GONE keep nothing of their past (e**-a < 1e-17): no chain needed
+    gone = _first_fast_mode(n, chains, ln_a0 - _LN_A_GONE + _LN_A_TAYLOR)
+    for c in range(min(chains, gone - first_fast)):
         i = first_fast + c
         a = a0 * pow2_up[i]
         if first_fast > 0:
             e = _exp_neg_seed(a)
         else:
             e = math.exp(-min(a, 1e3))
-        while i < n:
+        while i < gone:
             inv = 1.0 / a
             p1 = (1.0 - e) * inv
             p2 = (1.0 - (1.0 + a) * e) * inv * inv
             m = modes[i] * e + dT * (p1 + dL * (0.5 * p1 - p2))
-            modes[i] = m
+            out[i] = m
             acc += weights[i] * m
             acc1 += weights[i] * m * pow2_up[i]
             e = e * e
@@ -215,6 +220,13 @@ def ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL):
                 e = 0.0
             a = a * 2.0
             i += chains
+    inv0 = 1.0 / a0
+    for i in range(gone, n):
+        inv = inv0 / pow2_up[i]
+        m = dT * inv * (1.0 + dL * (0.5 - inv))
+        out[i] = m
+        acc += weights[i] * m
+        acc1 += weights[i] * m * pow2_up[i]
     return acc, acc1
 
 
@@ -244,9 +256,13 @@ def ln_reduced_time(dt, L, dL):
 #: state vector of a march: T (K), Tf (K), ln tau, S = sum w M tau_max/tau_i, dTf/dt of the last
 #: step (K/s), its duration (s), the last step (K), the position in the lattice of internal steps,
 #: what the march does with it (LATTICE_*) and the most steps a ramp may take (0: no limit)
-ST_T, ST_TF, ST_L, ST_S, ST_RATE, ST_DT, ST_H, ST_CURSOR, ST_LATTICE, ST_BUDGET = range(10)
-STATE_SIZE = 10
-ETA_CAP = 1.0
+ST_T, ST_TF, ST_L, ST_S, ST_RATE, ST_DT, ST_H, ST_CURSOR, ST_LATTICE, ST_BUDGET, ST_CAP = range(11)
+STATE_SIZE = 11
+#: Where |Cp^N| < 1 a ramp's steps may change ln tau by up to this many eta (state[ST_CAP]):
+#: the error of a step scales with the Tf it moves.  Not in a cycle marched for a tall peak,
+#: whose height and place hang on the Tf the glass froze at (measured: the peak of Cp^N = 55
+#: goes from 4e-4 to 7e-4 off the continuous limit at 3).
+ETA_CAP = 3.0
 #: What a march does with its ``lattice`` of internal steps (K along a ramp, s within a hold, in
 #: the order taken): choose its steps (ADAPT), choose them and write them down (RECORD), or take
 #: the steps written down (REPLAY: no choice, no retaken step, so Tf is a smooth function of the
@@ -269,7 +285,7 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
                eta, out_T_K, out_tf_K, lattice):
     """Follow a linear ramp at rate q (K/s, > 0) from state[ST_T] to T_end_K, the continuous ramp.
 
-    Steps are chosen so that ln tau changes by about eta per step (up to ETA_CAP*eta where
+    Steps are chosen so that ln tau changes by about eta per step (up to state[ST_CAP]*eta where
     |Cp^N| < 1: the error of a step scales with the Tf it moves).  ln tau at the end of a step is
     predicted with dTf/dt of this and the previous step (second order); the step's reduced time
     is exact for ln tau linear in time; a step whose prediction of ln tau misses by more than
@@ -293,16 +309,18 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
     r0 = S * math.exp(min(-ln_tau_max - L, 700.0))
     cp0 = r0 / (sgn * q_K_per_s)
     steps = 0
-    saved = np.empty(modes.size)
+    # the modes before (now) and after (spare) a step: a retaken step starts again from now
+    now, spare = modes, np.empty(modes.size)
     use = int(state[ST_LATTICE])
     cursor = int(state[ST_CURSOR])
     budget = state[ST_BUDGET]
+    cap = max(state[ST_CAP], 1.0)
     forced = False
     while (T_end_K - T) * sgn > 0.0:
         remaining = (T_end_K - T) * sgn
         dlndT = dh_R_K * (x / (T * T) + (1.0 - x) * abs(cp0) / (Tf * Tf))
         cp_abs = abs(cp0)
-        eta_here = min(ETA_CAP * eta, eta / math.sqrt(max(cp_abs, 0.01)))
+        eta_here = min(cap * eta, eta / math.sqrt(max(cp_abs, 0.01)))
         if use == LATTICE_REPLAY:
             h = lattice[cursor] if cursor < lattice.size else remaining
             cursor += 1
@@ -323,16 +341,14 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         L1_pred = ln_tau(T1, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
         ln_delta = ln_reduced_time(dt, L, dL)
-        if use != LATTICE_REPLAY:
-            saved[:] = modes
-        acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL)
+        acc, S1 = ramp_advance(now, spare, weights, chains, ln_tau_max, pow2_up, dT, ln_delta, dL)
         Tf1 = T1 - acc
         L1 = ln_tau(T1, Tf1, ln_A, dh_R_K, x)
         if (use != LATTICE_REPLAY and not forced and abs(L1 - L1_pred) > 0.1 * eta_here * eta_here
                 and h > 1e-9 * T):
-            modes[:] = saved  # the step outran its prediction of ln tau: take it again, shorter
-            h *= 0.25
+            h *= 0.25  # the step outran its prediction of ln tau: take it again, shorter
             continue
+        now, spare = spare, now
         if use == LATTICE_RECORD:
             cursor, use = _record_step(lattice, cursor, h)
         r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
@@ -346,6 +362,8 @@ def march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         r_prev, dt_prev = r0, dt
         T, Tf, L, S, r0, cp0 = T1, Tf1, L1, S1, r1, cp1
         steps += 1
+    if now is not modes:
+        modes[:] = now
     while k < n_out:
         out_tf_K[k] = Tf
         k += 1
@@ -372,7 +390,7 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
     left = duration_s
     dt_last = 0.0
     steps = 0
-    saved = np.empty(modes.size)
+    now, spare = modes, np.empty(modes.size)
     use = int(state[ST_LATTICE])
     cursor = int(state[ST_CURSOR])
     while left > 0.0:
@@ -390,15 +408,13 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         L1_pred = ln_tau(T, tf_pred, ln_A, dh_R_K, x)
         dL = L1_pred - L
         ln_delta = ln_reduced_time(dt, L, dL)
-        if use != LATTICE_REPLAY:
-            saved[:] = modes
-        acc, S1 = ramp_advance(modes, weights, chains, ln_tau_max, pow2_up, 0.0, ln_delta, 0.0)
+        acc, S1 = ramp_advance(now, spare, weights, chains, ln_tau_max, pow2_up, 0.0, ln_delta, 0.0)
         Tf1 = T - acc
         L1 = ln_tau(T, Tf1, ln_A, dh_R_K, x)
         if use != LATTICE_REPLAY and abs(L1 - L1_pred) > 0.1 * eta * eta and dt > 1e-12 * duration_s:
-            modes[:] = saved
             dt_last = 0.25 * dt
             continue
+        now, spare = spare, now
         if use == LATTICE_RECORD:
             cursor, use = _record_step(lattice, cursor, dt)
         r1 = S1 * math.exp(min(-ln_tau_max - L1, 700.0))
@@ -407,6 +423,8 @@ def march_hold(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, sta
         left -= dt
         dt_last = dt
         steps += 1
+    if now is not modes:
+        modes[:] = now
     state[ST_TF], state[ST_L], state[ST_S] = Tf, L, S
     state[ST_RATE], state[ST_DT] = r_prev, dt_prev
     state[ST_CURSOR], state[ST_LATTICE] = cursor, use
@@ -606,13 +624,21 @@ METHOD_PRONY_STAIRCASE = 2
 
 @numba.njit(cache=True)
 def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, cooling_K_per_s, heating_K_per_s,
-                      t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps, lattice, lattice_use, ramp_budget):
+                      t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps, lattice, lattice_use, ramp_budget,
+                      peak_ceiling):
     """Tf (K) on each heating scan at the lattice temperatures t_min_C + idx*step_K, idx_lo..idx_hi.
 
     Returns (tf (n_rates, idx_hi - idx_lo + 1), steps).  The staircase methods jump by
     step_K/substeps, each jump followed by its hold; the continuous method ignores substeps and
     chooses, records or replays its internal steps in ``lattice`` (``lattice_use``: LATTICE_*),
     at most about ``ramp_budget`` of them per ramp (0: no limit; see :func:`march_ramp`).
+
+    With ``peak_ceiling`` > 0 (and steps chosen or recorded, not replayed) a cycle whose heating
+    scan peaks above CP_MAX_REFINE is marched again from the cycle's start with
+    eta * CP_MAX_REFINE_SCALE / min(peak, peak_ceiling): the error of a step grows with the Tf it
+    moves and a tall, narrow peak magnifies any shift of it (measured: the error falls as eta**2
+    and grows about as Cp_max**2).  Cycle by cycle, because the liquid at the top of the window
+    has forgotten the cycles before, and the peaks of a CHR series differ tenfold.
     """
     span = idx_hi - idx_lo
     n_rates = cooling_K_per_s.size
@@ -632,11 +658,43 @@ def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, coolin
         state[ST_H] = eta * grid[span] * grid[span] / dh_R_K
         none = np.empty(0)
         steps = 0
+        refine = peak_ceiling > 0.0 and lattice_use != LATTICE_REPLAY
+        cycle_modes = np.empty(modes.size)
+        cycle_state = np.empty(STATE_SIZE)
+        # the peak a cycle is expected to reach, from the peaks of the cycles before it (the
+        # trend of the series): marched at that peak's step first, so that most tall cycles are
+        # marched once; a cycle that peaks higher than its march allowed for is marched again
+        expected = 0.0
+        peaks = np.zeros(n_rates)
         for r in range(n_rates):
-            steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[0],
-                                cooling_K_per_s[r], eta, none, none, lattice)
-            steps += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[span],
-                                heating_K_per_s, eta, grid, tf_out[r], lattice)
+            if refine:
+                cycle_modes[:] = modes
+                cycle_state[:] = state
+            if r >= 2 and peaks[r - 2] > 0.0:
+                expected = peaks[r - 1] * min(1.0, peaks[r - 1] / peaks[r - 2])
+            elif r == 1:
+                expected = peaks[0]
+            marched_for = expected if expected > CP_MAX_REFINE else 0.0
+            for attempt in range(2):
+                eta_r = eta if marched_for == 0.0 else eta * CP_MAX_REFINE_SCALE / min(marched_for, peak_ceiling)
+                state[ST_CAP] = ETA_CAP if marched_for == 0.0 else 1.0
+                taken = march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[0],
+                                   cooling_K_per_s[r], eta_r, none, none, lattice)
+                taken += march_ramp(modes, weights, chains, ln_tau_max, pow2_up, ln_A, dh_R_K, x, state, grid[span],
+                                    heating_K_per_s, eta_r, grid, tf_out[r], lattice)
+                if not refine:
+                    break
+                peak = 0.0
+                for j in range(1, span + 1):
+                    peak = max(peak, tf_out[r, j] - tf_out[r, j - 1])
+                peak /= step_K
+                peaks[r] = peak
+                if attempt == 1 or peak <= max(CP_MAX_REFINE, PEAK_SLACK * min(marched_for, peak_ceiling)):
+                    break
+                modes[:] = cycle_modes
+                state[:] = cycle_state
+                marched_for = peak
+            steps += taken
         return tf_out, steps
     n = substeps
     T_K, dT_K, dt_s, heat_start = chr_history(t_min_C, step_K / n, idx_lo * n, idx_hi * n,
@@ -655,8 +713,10 @@ def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, coolin
 @numba.njit(cache=True)
 def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                    cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
-                   idx_lo, idx_hi, method, eta, substeps, cp_out, tf_prime_K_out):
-    """Simulate CHR cycles between lattice indices idx_lo < idx_hi and write Cp^N on the grid.
+                   idx_lo, idx_hi, method, eta, substeps, peak_ceiling, cp_out, tf_prime_K_out):
+    """Simulate CHR cycles between lattice indices idx_lo < idx_hi and write Cp^N on the grid
+    (``peak_ceiling``: the continuous method's second pass of tall peaks, see
+    :func:`chr_tf_on_lattice`; 0: none).
 
     cp_out[r, i] receives the bin average (Tf(T_i) - Tf(T_i - step)) / step on heating scan r for
     T_i = t_min_C + i*step_K inside the cycle window, 0 below and 1 above it.
@@ -665,21 +725,23 @@ def chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
     """
     tf, _ = chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, cooling_K_per_s,
                               heating_K_per_s, t_min_C, step_K, idx_lo, idx_hi, method, eta, substeps,
-                              np.empty(0), LATTICE_ADAPT, 0.0)
+                              np.empty(0), LATTICE_ADAPT, 0.0, peak_ceiling)
     return _cp_from_tf(tf, step_K, n_T, idx_lo, idx_hi, cp_out, tf_prime_K_out)
 
 
 @numba.njit(cache=True)
 def chr_cp_frozen(ln_A, dh_R_K, x, weights, chains, ln_tau_max, cooling_K_per_s, heating_K_per_s,
-                  t_min_C, step_K, n_T, idx_lo, idx_hi, eta, lattice, lattice_use, ramp_budget, cp_out, tf_prime_K_out):
+                  t_min_C, step_K, n_T, idx_lo, idx_hi, eta, lattice, lattice_use, ramp_budget, peak_ceiling,
+                  cp_out, tf_prime_K_out):
     """The continuous CHR cycles between lattice indices idx_lo < idx_hi with the internal steps
     recorded into (LATTICE_RECORD) or replayed from (LATTICE_REPLAY) ``lattice``; Cp^N into
-    cp_out as :func:`chr_cp_on_grid`, at most about ``ramp_budget`` steps per ramp (0: no limit).
+    cp_out as :func:`chr_cp_on_grid`, at most about ``ramp_budget`` steps per ramp (0: no limit),
+    tall peaks marched again when recording (``peak_ceiling``, see :func:`chr_tf_on_lattice`).
     Returns the number of internal steps (with RECORD: the entries written, or more than the
     lattice's size if it overflowed)."""
     tf, steps = chr_tf_on_lattice(ln_A, dh_R_K, x, 1.0, weights, chains, ln_tau_max, cooling_K_per_s,
                                   heating_K_per_s, t_min_C, step_K, idx_lo, idx_hi, METHOD_CONTINUOUS, eta, 1,
-                                  lattice, lattice_use, ramp_budget)
+                                  lattice, lattice_use, ramp_budget, peak_ceiling)
     _cp_from_tf(tf, step_K, n_T, idx_lo, idx_hi, cp_out, tf_prime_K_out)
     return steps
 
@@ -706,9 +768,13 @@ def _cp_from_tf(tf, step_K, n_T, idx_lo, idx_hi, cp_out, tf_prime_K_out):
     return first_cp, last_cp
 
 
-#: Above this peak height the continuous simulation is repeated with eta * SCALE / Cp_max.
+#: A cycle whose heating scan peaks above this is marched again with eta * SCALE / Cp_max
+#: (chr_tf_on_lattice).
 CP_MAX_REFINE = 3.0
 CP_MAX_REFINE_SCALE = 1.5
+#: A cycle marched for an expected peak is kept if its peak exceeds that by at most this factor
+#: (its error grows as the square: 1.21 times that of a cycle marched for its own peak).
+PEAK_SLACK = 1.1
 #: ... but Cp_max counts at most this much: the state space's tallest peaks stay below it, and
 #: parameters far outside it (a network's wild guess, x -> 0) must not cost minutes a sample;
 #: beyond it the error grows as (Cp_max / CEILING)**2.
@@ -759,7 +825,8 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
     for attempt in range(4):
         first_cp, last_cp = chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                                            cooling_K_per_s, heating_K_per_s, t_min_C, step_K,
-                                           n_T, lo, hi, method, eta, substeps, cp_out, tf_prime_K_out)
+                                           n_T, lo, hi, method, eta, substeps, CP_MAX_REFINE_CEILING,
+                                           cp_out, tf_prime_K_out)
         widen = max((hi - lo) // 20, 4)
         grew = False
         if first_cp > tol and auto_lo and attempt < 3 and status != STATUS_OFF_GRID:
@@ -773,20 +840,6 @@ def chr_sample(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
                 grew = True
         if not grew:
             break
-    if method == METHOD_CONTINUOUS:
-        # The error of a step grows with the Tf it moves and a tall, narrow peak magnifies any
-        # shift of it: a second pass with steps scaled by the peak keeps |dCp^N| near that of
-        # an ordinary scan (measured: the error falls as eta**2 and grows about as Cp_max**2).
-        cp_max = 0.0
-        for r in range(cp_out.shape[0]):
-            for i in range(cp_out.shape[1]):
-                cp_max = max(cp_max, cp_out[r, i])
-        if cp_max > CP_MAX_REFINE:
-            scale = CP_MAX_REFINE_SCALE / min(cp_max, CP_MAX_REFINE_CEILING)
-            first_cp, last_cp = chr_cp_on_grid(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max,
-                                               cooling_K_per_s, heating_K_per_s, t_min_C, step_K,
-                                               n_T, lo, hi, method, eta * scale, substeps, cp_out,
-                                               tf_prime_K_out)
     window_out[0] = lo
     window_out[1] = hi
     edge_out[0] = first_cp
@@ -807,8 +860,10 @@ def chr_batch(ln_A, dh_R_K, x, beta, beta_index, weights, chains, ln_tau_max, n_
     ``beta_index`` (row b holds n_modes[b] weights)."""
     for n in numba.prange(ln_A.size):
         b = beta_index[n]
+        # private copies: arrays shared by the threads have one reference count, which every call
+        # of the march updates atomically; two cores fighting over it ran at 0.6 of one
         status_out[n] = chr_sample(ln_A[n], dh_R_K[n], x[n], beta[n],
-                                   weights[b, :n_modes[b]], chains[b], ln_tau_max[b],
-                                   cooling_K_per_s, heating_K_per_s, t_min_C, step_K, n_T,
+                                   weights[b, :n_modes[b]].copy(), chains[b], ln_tau_max[b],
+                                   cooling_K_per_s.copy(), heating_K_per_s, t_min_C, step_K, n_T,
                                    fixed_lo, fixed_hi, tol, method, eta, substeps,
                                    cp_out[n], tf_prime_K_out[n], window_out[n], edge_out[n])
