@@ -134,7 +134,7 @@ def print_simulate(after: dict, before: dict | None = None, label: str = BEFORE_
 
 
 def _value(figures: dict | None, key):
-    if not figures:
+    if not figures or key is None:
         return None
     if isinstance(key, tuple):
         figures = figures.get(key[0]) or {}
@@ -147,6 +147,9 @@ def _print_rows(rows, after: dict, before: dict | None, label: str) -> None:
     "cost": before / after; "rate": after / before; None: no ratio)."""
     print(f"  {'':62s} {'before (' + label + ')' if before else '':>18s} {'after':>10s} {'speed-up' if before else '':>9s}")
     for text, key, fmt, kind in rows:
+        if key is None:
+            print(f"  {text}")
+            continue
         now, then = _value(after, key), _value(before, key)
         shown_now = fmt.format(now) if now is not None else "—"
         shown_then = (fmt.format(then) if then is not None else "—") if before else ""
@@ -195,7 +198,51 @@ def measure_dataset(paper_samples: int = 5000, workers: int | None = None) -> di
             figures[key] = {"samples": n, "seconds": seconds, "samples_per_s": n / seconds,
                             "bytes_per_sample": size / n, "compression": n * rates * n_T * 4 / size}
     figures["paper_subset_C_samples"] = load_profile("paper").sizes["C"]
+    figures["profile"] = _dataset_profile(paper_samples)
     return figures
+
+
+def _dataset_profile(paper_samples: int, n: int = 256) -> dict:
+    """Where a paper-grid sample's time goes, one core, ms per sample on ``n`` samples spread over
+    the slice: the simulation (float32 out), the peak descriptors, and writing them compressed as
+    the parts are (h5py, the pipeline's compression)."""
+    import tempfile
+    from pathlib import Path
+
+    import h5py
+
+    from .physics.descriptors import peak_descriptors
+    from .physics.simulate import simulate_chr_details
+    from .pipeline.dataset import COMPRESSION, DatasetSpec
+    from .study.parameters import PARAMETER_NAMES
+    from .study.profile import load_profile
+
+    spec = DatasetSpec("C", load_profile("paper"), paper_samples)
+    samples = spec.samples()
+    params = np.column_stack([samples[k] for k in PARAMETER_NAMES])
+    params = params[np.linspace(0, len(params) - 1, min(n, len(params))).round().astype(int)]
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            simulate_chr_details(params[:2], dtype=np.float32)
+            np.ones((2 * len(params), 6, spec.T_C.size), dtype=np.float32).sum()  # first touch (see simulate)
+            simulate_s = _timed(lambda: simulate_chr_details(params, dtype=np.float32), repeat=2)
+            cp = simulate_chr_details(params, dtype=np.float32).cp
+    finally:
+        numba.set_num_threads(threads)
+    peak_descriptors(cp[:2], spec.T_C)
+    descriptors_s = _timed(lambda: peak_descriptors(cp, spec.T_C))
+    with tempfile.TemporaryDirectory(dir=".") as tmp:
+        def write():
+            with h5py.File(Path(tmp) / "part.h5", "w") as f:
+                f.create_dataset("cp", data=cp, chunks=(spec.hdf5_chunk(), *cp.shape[1:]), **COMPRESSION)
+        write_s = _timed(write, repeat=2)
+    cp_max = cp.max(axis=(1, 2))
+    return {"samples": int(len(params)), "simulate_ms": 1e3 * simulate_s / len(params),
+            "descriptors_ms": 1e3 * descriptors_s / len(params), "compress_write_ms": 1e3 * write_s / len(params),
+            "share_cp_max_above_20": float(np.mean(cp_max > 20))}
 
 
 def bench_dataset(paper_samples: int = 5000, workers: int | None = None, before: str | None = BEFORE_COMMIT) -> dict:
@@ -216,6 +263,19 @@ def bench_dataset(paper_samples: int = 5000, workers: int | None = None, before:
             (f"quick profile (1 K), {now['quick']['samples']} samples: samples/s", ("quick", "samples_per_s"), "{:.0f}",
              "rate"),
             ("  bytes per sample on disk", ("quick", "bytes_per_sample"), "{:.0f}", None)]
+    if "profile" in now:
+        for figures in (now, then):
+            if figures and "profile" in figures:
+                p = figures["profile"]
+                p["total_ms"] = p["simulate_ms"] + p["descriptors_ms"] + p["compress_write_ms"]
+                figures["paper"]["other_ms"] = 1e3 * figures["workers"] / figures["paper"]["samples_per_s"] - p["total_ms"]
+        rows += [(f"where a paper-grid sample's time goes ({now['profile']['samples']} samples, one core), ms:",
+                  None, "", None),
+                 ("  simulation", ("profile", "simulate_ms"), "{:.2f}", "cost"),
+                 ("  peak descriptors", ("profile", "descriptors_ms"), "{:.2f}", "cost"),
+                 ("  compressing and writing (gzip 1, shuffle)", ("profile", "compress_write_ms"), "{:.2f}", "cost"),
+                 ("  the rest of tnm dataset (worker start, assembly), by difference", ("paper", "other_ms"), "{:.2f}",
+                  None)]
     _print_rows(rows, now, then, before or "")
     return {"after": now, "before": then}
 

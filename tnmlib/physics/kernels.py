@@ -207,8 +207,8 @@ def ramp_advance(modes, out, weights, chains, ln_tau_max, pow2_up, dT, ln_delta,
             e = _exp_neg_seed(a)
         else:
             e = math.exp(-min(a, 1e3))
+        inv = 1.0 / a
         while i < gone:
-            inv = 1.0 / a
             p1 = (1.0 - e) * inv
             p2 = (1.0 - (1.0 + a) * e) * inv * inv
             m = modes[i] * e + dT * (p1 + dL * (0.5 * p1 - p2))
@@ -219,6 +219,7 @@ def ramp_advance(modes, out, weights, chains, ln_tau_max, pow2_up, dT, ln_delta,
             if e < _E_ZERO:
                 e = 0.0
             a = a * 2.0
+            inv = inv * 0.5  # 1/a along the chain, without a division per mode
             i += chains
     inv0 = 1.0 / a0
     for i in range(gone, n):
@@ -244,7 +245,12 @@ def predicted_tf(Tf, r0, r_prev, dt, dt_prev):
 def ln_reduced_time(dt, L, dL):
     """ln of a step's reduced time when ln tau goes linearly in time from L by dL over dt (s):
     dt e^-L (1 - e^-dL)/dL, kept finite for large |dL|."""
-    if dL > 1e-6:
+    if abs(dL) < 0.5:
+        # ln((1 - e^-d)/d) = -d/2 + d^2/24 - d^4/2880 + d^6/181440 - ... (Bernoulli numbers):
+        # error below d^8/9676800 < 4e-10, and no log or expm1 on the march's most common path
+        d2 = dL * dL
+        ln_f = -0.5 * dL + d2 * (1.0 / 24.0 - d2 * (1.0 / 2880.0 - d2 * (1.0 / 181440.0)))
+    elif dL > 1e-6:
         ln_f = math.log(-math.expm1(-dL) / dL)
     elif dL < -1e-6:
         ln_f = -dL + math.log(math.expm1(dL) / dL) if dL > -700.0 else -dL - math.log(-dL)
