@@ -695,7 +695,8 @@ def chr_tf_on_lattice(ln_A, dh_R_K, x, beta, weights, chains, ln_tau_max, coolin
                     peak = max(peak, tf_out[r, j] - tf_out[r, j - 1])
                 peak /= step_K
                 peaks[r] = peak
-                if attempt == 1 or peak <= max(CP_MAX_REFINE, PEAK_SLACK * min(marched_for, peak_ceiling)):
+                if attempt == 1 or min(peak, peak_ceiling) <= max(CP_MAX_REFINE,
+                                                                  PEAK_SLACK * min(marched_for, peak_ceiling)):
                     break
                 modes[:] = cycle_modes
                 state[:] = cycle_state
