@@ -23,7 +23,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
-import numba
 import numpy as np
 import xarray as xr
 
@@ -354,14 +353,10 @@ def simulate_chr_details(params, *, cooling_rates: Sequence[float] = PAPER_COOLI
     window = np.empty((n, 2), dtype=np.int64)
     edge = np.empty((n, 2))
     status = np.empty(n, dtype=np.int64)
-    # one sample at a time to each thread: a tall peak costs tenfold, and prange's default
-    # static split left one core idle for a third of a batch (measured: 8.9 vs 5.9 ms per sample
-    # per core on 2 threads)
-    with numba.parallel_chunksize(1):
-        kernels.chr_batch(ln_a, dh / R_J_PER_MOL_K, x, beta, beta_index, weights, chains, ln_tau_max,
-                          n_modes, cooling / 60.0, heating / 60.0, grid.t_min_C, grid.step_K, grid.n_T,
-                          fixed[0], fixed[1], float(window_tolerance), METHODS[method], float(ln_tau_step),
-                          int(substeps), cp, tf_prime_K, window, edge, status)
+    kernels.chr_batch(ln_a, dh / R_J_PER_MOL_K, x, beta, beta_index, weights, chains, ln_tau_max,
+                      n_modes, cooling / 60.0, heating / 60.0, grid.t_min_C, grid.step_K, grid.n_T,
+                      fixed[0], fixed[1], float(window_tolerance), METHODS[method], float(ln_tau_step),
+                      int(substeps), cp, tf_prime_K, window, edge, status)
     window_C = grid.t_min_C + window * grid.step_K
     if cycle_min is not None or cycle_max is not None:
         bad = np.nonzero(((edge[:, 0] > BRACKET_TOLERANCE) & (cycle_min is not None))
