@@ -40,6 +40,12 @@ def _random_samples(n: int, seed: int) -> np.ndarray:
     return np.column_stack([np.full(n, SE[0]), np.full(n, SE[1]), xb])
 
 
+def _touch_memory(n_bytes: int) -> None:
+    """Write ``n_bytes`` once and free them: the first touch of a fresh process's memory (this
+    machine: ~2 ms per 0.9 MB, a paper-grid sample's output) is not the code's being timed."""
+    np.ones(n_bytes // 8).sum()
+
+
 def measure_simulate(n_batch: int = 400, n_accuracy: int = 20, n_direct: int = 4, seed: int = 0,
                      direct_sum: bool = True) -> dict:
     """The simulator's cost on the paper's program (six CHR cycles, -250..1600 °C at 0.1 K) for
@@ -58,9 +64,7 @@ def measure_simulate(n_batch: int = 400, n_accuracy: int = 20, n_direct: int = 4
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         simulate_chr_details(batch[:2])  # compile
-        # the first touch of a fresh process's memory (this machine: ~2 ms per sample's 0.9 MB of
-        # output) is not the simulator's: touch as much once, and take the best of repeats
-        np.ones((2 * n_batch, 6, 18501)).sum()
+        _touch_memory(2 * n_batch * 6 * 18501 * 8)  # float64 output of the paper grid
         batch_s = _timed(lambda: simulate_chr_details(batch), repeat=3)
         result = simulate_chr_details(batch)
         cp_max = result.cp.max(axis=(1, 2))
@@ -230,7 +234,7 @@ def _dataset_profile(paper_samples: int, n: int = 256) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             simulate_chr_details(params[:2], dtype=np.float32)
-            np.ones((2 * len(params), 6, spec.T_C.size), dtype=np.float32).sum()  # first touch (see simulate)
+            _touch_memory(2 * len(params) * 6 * spec.T_C.size * 4)  # float32 output
             simulate_s = _timed(lambda: simulate_chr_details(params, dtype=np.float32), repeat=2)
             cp = simulate_chr_details(params, dtype=np.float32).cp
     finally:
@@ -498,6 +502,7 @@ def _measure_before(what: str, commit: str, args: list[str]) -> dict | None:
     """The figures of ``python -m tnmlib.bench WHAT ARGS`` measured on the package as it was at git
     ``commit`` (its tree, with this file's measuring code), in a fresh process; None (and a
     line saying why) where that tree cannot be had."""
+    import io
     import json
     import shutil
     import subprocess
@@ -513,8 +518,6 @@ def _measure_before(what: str, commit: str, args: list[str]) -> dict | None:
             print(f"(no 'before' column: git could not give commit {commit!r}: "
                   f"{archive.stderr.decode(errors='replace').strip().splitlines()[-1:]})")
             return None
-        import io
-
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
         shutil.copyfile(Path(__file__), Path(tmp) / "tnmlib" / "bench.py")

@@ -87,13 +87,19 @@ def _exp_neg_seed(a):
 
 
 @numba.njit(cache=True, inline="always")
-def _first_fast_mode(n, chains, ln_a0):
-    """Index of the first mode whose per-step decay a = a0 * 2**(i/chains) reaches 0.1; modes
-    before it (slower) are advanced by Taylor series, the rest by squaring along chains."""
+def _first_mode_reaching(n, chains, ln_a0, ln_a):
+    """Index (at most n) of the first mode whose per-step decay a = a0 * 2**(i/chains) reaches e**ln_a."""
     step = math.log(2.0) / chains
-    if ln_a0 < _LN_A_TAYLOR - n * step:
+    if ln_a0 < ln_a - n * step:
         return n
-    return min(max(0, int(math.ceil((_LN_A_TAYLOR - ln_a0) / step))), n)
+    return min(max(0, int(math.ceil((ln_a - ln_a0) / step))), n)
+
+
+@numba.njit(cache=True, inline="always")
+def _first_fast_mode(n, chains, ln_a0):
+    """Index of the first mode whose per-step decay a reaches 0.1; modes before it (slower) are
+    advanced by Taylor series, the rest by squaring along chains."""
+    return _first_mode_reaching(n, chains, ln_a0, _LN_A_TAYLOR)
 
 
 @numba.njit(cache=True, inline="always")
@@ -199,7 +205,7 @@ def ramp_advance(modes, out, weights, chains, ln_tau_max, pow2_up, dT, ln_delta,
         acc += weights[i] * m
         acc1 += weights[i] * m * pow2_up[i]
     # modes with a >= A_GONE keep nothing of their past (e**-a < 1e-17): no chain needed
-    gone = _first_fast_mode(n, chains, ln_a0 - _LN_A_GONE + _LN_A_TAYLOR)
+    gone = _first_mode_reaching(n, chains, ln_a0, _LN_A_GONE)
     for c in range(min(chains, gone - first_fast)):
         i = first_fast + c
         a = a0 * pow2_up[i]
